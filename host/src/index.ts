@@ -1,0 +1,1 @@
+export { describeFrame, describeHeaderOnly } from './frame-format.js';

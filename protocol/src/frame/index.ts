@@ -1,0 +1,4 @@
+export * from './constants.js';
+export * from './frame.js';
+export * from './header.js';
+export * from './typed.js';

@@ -1,0 +1,10 @@
+export * from './can-frame.js';
+export * from './can-id.js';
+export * from './config.js';
+export * from './errors.js';
+export * from './events.js';
+export { IsoTpNode } from './node.js';
+export * from './padding.js';
+export * from './pci.js';
+export * from './stmin.js';
+export * from './virtual-bus.js';

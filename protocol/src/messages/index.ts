@@ -1,0 +1,3 @@
+export * from './catalogue.js';
+export * from './codec.js';
+export * from './enums.js';

@@ -1,0 +1,3 @@
+export * from './cobs.js';
+export * from './cobs-stream.js';
+export * from './frame-stream.js';
