@@ -54,7 +54,7 @@ describe('CBOR subset: deterministic encoding (RFC 8949 Appendix A values)', () 
     expect(decodeCbor(unhex('1b0000000000000005'))).toEqual({ ok: true, value: 5 });
     expect(decodeCbor(unhex('f93e00'))).toEqual({ ok: true, value: 1.5 });
     expect(decodeCbor(unhex('f97c00'))).toEqual({ ok: true, value: Number.POSITIVE_INFINITY });
-    expect(decodeCbor(unhex('f90001'))).toEqual({ ok: true, value: 5.960464477539063e-8 });
+    expect(decodeCbor(unhex('f90001'))).toEqual({ ok: true, value: 2 ** -24 });
     expect(decodeCbor(unhex('fa47c35000'))).toEqual({ ok: true, value: 100000 });
   });
 });

@@ -35,7 +35,10 @@ describe('COBS encoding (the published examples)', () => {
   }
 
   it('rejects a code byte that runs past the end, and a zero inside', () => {
-    expect(cobsDecode(unhex('0511223344'.slice(0, 8)))).toMatchObject({ ok: false, error: { code: 'cobs_overrun' } });
+    expect(cobsDecode(unhex('0511223344'.slice(0, 8)))).toMatchObject({
+      ok: false,
+      error: { code: 'cobs_overrun' },
+    });
     expect(cobsDecode(unhex('031100'))).toMatchObject({ ok: false, error: { code: 'cobs_zero' } });
   });
 
@@ -91,7 +94,10 @@ describe('frame stream decoder (UART receive path)', () => {
     const d = new FrameStreamDecoder();
     const garbage = unhex('13377aff'); // no zero: it merges with the next frame, which then fails its CRC
     const events = d.push(new Uint8Array([...garbage, ...encodeStreamFrame(f1), ...encodeStreamFrame(f2)]));
-    expect(events.map((e) => (e.kind === 'frame' ? e.frame.header.seq : e.error.code))).toEqual(['cobs_overrun', 2]);
+    expect(events.map((e) => (e.kind === 'frame' ? e.frame.header.seq : e.error.code))).toEqual([
+      'cobs_overrun',
+      2,
+    ]);
     expect(d.counters.snapshot()).toEqual({ cobs_overrun: 1, frames_ok: 1 });
   });
 
@@ -101,7 +107,10 @@ describe('frame stream decoder (UART receive path)', () => {
     w1[3]! ^= 0x40;
     expect(w1[3]).not.toBe(0); // still a valid COBS byte: only the CRC can catch it
     const events = d.push(new Uint8Array([...w1, ...encodeStreamFrame(f2)]));
-    expect(events.map((e) => (e.kind === 'frame' ? e.frame.header.seq : e.error.code))).toEqual(['bad_crc', 2]);
+    expect(events.map((e) => (e.kind === 'frame' ? e.frame.header.seq : e.error.code))).toEqual([
+      'bad_crc',
+      2,
+    ]);
   });
 
   it('recovers the frame that follows any garbage (10 000 cases)', () => {

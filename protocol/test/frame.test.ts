@@ -20,7 +20,10 @@ const heartbeat = {
 
 describe('frame layout', () => {
   it('puts the 8-byte little-endian header, the CBOR body and the CRC-32C where the spec says', () => {
-    const f = encodeFrame({ dst: 0x12, src: 0x00, seq: 0x0304, ttl: 5, priority: 1, response: true }, heartbeat);
+    const f = encodeFrame(
+      { dst: 0x12, src: 0x00, seq: 0x0304, ttl: 5, priority: 1, response: true },
+      heartbeat,
+    );
     expect(hex(f.subarray(0, 8))).toBe('01' + '05' + '12' + '00' + '05' + '03' + '0403');
     // body: {1: 12345, 2: 1, 3: 0, 4: 1, 5: 3}
     expect(hex(f.subarray(8, f.length - 4))).toBe('a5011930390201030004010503');
@@ -85,11 +88,19 @@ describe('forward compatibility', () => {
   it('surfaces an unknown message type with its raw body instead of failing', () => {
     const f = encodeRawFrame({ dst: 0, src: 5, seq: 1, type: 0xe0 }, unhex('a10102'));
     const r = decodeFrame(f);
-    expect(r.ok && r.value.message).toEqual({ type: 'unknown', code: 0xe0, body: new Map([[1, 2]]), unknownKeys: [] });
+    expect(r.ok && r.value.message).toEqual({
+      type: 'unknown',
+      code: 0xe0,
+      body: new Map([[1, 2]]),
+      unknownKeys: [],
+    });
   });
   it('reports and skips unknown keys, keeping the known fields', () => {
     // heartbeat with an extra key 40 and an extra key inside a slot of hello is similar; here top-level.
-    const f = encodeRawFrame({ dst: 0, src: 5, seq: 1, type: 0x03 }, unhex('a6011864020103000400050018286378797a'));
+    const f = encodeRawFrame(
+      { dst: 0, src: 5, seq: 1, type: 0x03 },
+      unhex('a6011864020103000400050018286378797a'),
+    );
     const r = decodeFrame(f);
     expect(r.ok).toBe(true);
     if (r.ok) {

@@ -78,7 +78,9 @@ describe('CAN ids', () => {
     expect(() => canIdFor({ priority: 2, target: 0x100, source: 0 })).toThrow(RangeError);
     expect(() => canIdFor({ priority: 4 as 0, target: 1, source: 0 })).toThrow(RangeError);
     expect(() => canIdFor({ priority: 2, target: 1, source: 0, functional: true })).toThrow(RangeError);
-    expect(() => composeCanId({ canPriority: 8, functional: false, target: 1, source: 0 })).toThrow(RangeError);
+    expect(() => composeCanId({ canPriority: 8, functional: false, target: 1, source: 0 })).toThrow(
+      RangeError,
+    );
   });
 
   it('parses ids back into their parts', () => {

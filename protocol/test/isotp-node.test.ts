@@ -16,7 +16,12 @@ const seq = (n: number, from = 1) => Uint8Array.from({ length: n }, (_, i) => (f
 const TO_NODE = 0x18da0100;
 const TO_HOST = 0x18da0001;
 
-const frame = (id: number, data: string, fd = false): CanFrame => ({ id, extended: true, fd, data: bytes(data) });
+const frame = (id: number, data: string, fd = false): CanFrame => ({
+  id,
+  extended: true,
+  fd,
+  data: bytes(data),
+});
 const sent = (out: IsoTpOutput) => out.send.map((f) => `${f.id.toString(16).toUpperCase()} ${hex(f.data)}`);
 const deliver = (node: IsoTpNode, f: CanFrame, now: number) => node.handle({ type: 'frame', frame: f }, now);
 const transmit = (node: IsoTpNode, payload: Uint8Array, now = 0, to = 1, handle = 1) =>
@@ -82,7 +87,9 @@ describe('segmented transfer', () => {
     expect(out1.wakeAt).toBe(1_000_000);
     expect(deliver(rx, frame(TO_NODE, '210708090A0B0C0D'), 10).send).toEqual([]);
     const out3 = deliver(rx, frame(TO_NODE, '220E0F1011121314'), 20);
-    expect(out3.emit).toEqual([{ type: 'received', from: 0, priority: 2, payload: seq(20), functional: false }]);
+    expect(out3.emit).toEqual([
+      { type: 'received', from: 0, priority: 2, payload: seq(20), functional: false },
+    ]);
     expect(out3.wakeAt).toBeUndefined();
     expect(rx.counters.total()).toBe(0);
   });
@@ -94,8 +101,23 @@ describe('segmented transfer', () => {
     link.input(a, { type: 'transmit', handle: 9, to: 1, payload: seq(50), priority: 2 });
     link.run();
     // FF carries 6 bytes, then 44 bytes in 7 CFs: FC after FF, CF2, CF4 and CF6.
-    const kinds = link.trace.map((t) => (t.sender === 0 ? hex(t.frame.data).slice(0, 2) : `FC${hex(t.frame.data).slice(0, 6)}`));
-    expect(kinds).toEqual(['10', 'FC300200', '21', '22', 'FC300200', '23', '24', 'FC300200', '25', '26', 'FC300200', '27']);
+    const kinds = link.trace.map((t) =>
+      t.sender === 0 ? hex(t.frame.data).slice(0, 2) : `FC${hex(t.frame.data).slice(0, 6)}`,
+    );
+    expect(kinds).toEqual([
+      '10',
+      'FC300200',
+      '21',
+      '22',
+      'FC300200',
+      '23',
+      '24',
+      'FC300200',
+      '25',
+      '26',
+      'FC300200',
+      '27',
+    ]);
     expect(link.events.map((e) => e.event.type)).toEqual(['transmitted', 'received']);
     const received = link.events.find((e) => e.event.type === 'received')?.event;
     expect(received).toMatchObject({ payload: seq(50) });
@@ -404,16 +426,32 @@ describe('functional addressing', () => {
     const n1 = mcu();
     const n2 = new IsoTpNode({ address: 2 });
     const bus = new VirtualCanBus([h, n1, n2]);
-    bus.input(h, { type: 'transmit', handle: 5, to: 0xff, payload: bytes('AABB'), priority: 2, functional: true });
+    bus.input(h, {
+      type: 'transmit',
+      handle: 5,
+      to: 0xff,
+      payload: bytes('AABB'),
+      priority: 2,
+      functional: true,
+    });
     bus.run();
     expect(bus.trace.map((t) => `${t.frame.id.toString(16)} ${hex(t.frame.data)}`)).toEqual([
       '18dbff00 02AABBCCCCCCCCCC',
     ]);
-    const events: { node: number; event: IsoTpEmit }[] = bus.events.map(({ node, event }) => ({ node, event }));
+    const events: { node: number; event: IsoTpEmit }[] = bus.events.map(({ node, event }) => ({
+      node,
+      event,
+    }));
     expect(events).toEqual([
       { node: 0, event: { type: 'transmitted', handle: 5, to: 0xff } },
-      { node: 1, event: { type: 'received', from: 0, priority: 2, payload: bytes('AABB'), functional: true } },
-      { node: 2, event: { type: 'received', from: 0, priority: 2, payload: bytes('AABB'), functional: true } },
+      {
+        node: 1,
+        event: { type: 'received', from: 0, priority: 2, payload: bytes('AABB'), functional: true },
+      },
+      {
+        node: 2,
+        event: { type: 'received', from: 0, priority: 2, payload: bytes('AABB'), functional: true },
+      },
     ]);
   });
 
@@ -424,8 +462,13 @@ describe('functional addressing', () => {
   it('fails a broadcast that does not fit one single frame', () => {
     const out = host().handle({ type: 'transmit', handle: 6, to: 0xff, payload: seq(8), priority: 2 }, 0);
     expect(out.send).toEqual([]);
-    expect(out.emit).toMatchObject([{ type: 'failed', handle: 6, error: { code: 'too_large_for_functional' } }]);
-    const fd = host({ fd: true }).handle({ type: 'transmit', handle: 7, to: 0xff, payload: seq(62), priority: 2 }, 0);
+    expect(out.emit).toMatchObject([
+      { type: 'failed', handle: 6, error: { code: 'too_large_for_functional' } },
+    ]);
+    const fd = host({ fd: true }).handle(
+      { type: 'transmit', handle: 7, to: 0xff, payload: seq(62), priority: 2 },
+      0,
+    );
     expect(fd.emit).toEqual([{ type: 'transmitted', handle: 7, to: 0xff }]);
   });
 
@@ -438,7 +481,10 @@ describe('functional addressing', () => {
   });
 
   it('rejects a functional transmit to a single node', () => {
-    const out = host().handle({ type: 'transmit', handle: 1, to: 3, payload: seq(1), priority: 2, functional: true }, 0);
+    const out = host().handle(
+      { type: 'transmit', handle: 1, to: 3, payload: seq(1), priority: 2, functional: true },
+      0,
+    );
     expect(out.emit).toMatchObject([{ type: 'failed', error: { code: 'invalid_address' } }]);
   });
 });
@@ -462,6 +508,7 @@ describe('transmit validation', () => {
     expect(() => new IsoTpNode({ address: 1, fd: true, frameSize: 10 })).toThrow(RangeError);
     expect(() => new IsoTpNode({ address: 1, blockSize: 256 })).toThrow(RangeError);
     expect(() => new IsoTpNode({ address: 1, stMinUs: 200_000 })).toThrow(RangeError);
+    expect(() => new IsoTpNode({ address: 1, stMinUs: 5000, timeouts: { nCrUs: 5000 } })).toThrow(RangeError);
     expect(new IsoTpNode({ address: 1, stMinUs: 250 }).config.stMinRaw).toBe(0xf3);
   });
 });

@@ -116,7 +116,11 @@ describe('consecutive frame', () => {
   });
 
   it('decodes and rejects a CF without data', () => {
-    expect(decoded('2A0102CCCCCCCCCC')).toEqual({ type: 'consecutive', sn: 10, data: bytes('0102CCCCCCCCCC') });
+    expect(decoded('2A0102CCCCCCCCCC')).toEqual({
+      type: 'consecutive',
+      sn: 10,
+      data: bytes('0102CCCCCCCCCC'),
+    });
     expect(errorOf('21')).toBe('invalid_length');
   });
 });

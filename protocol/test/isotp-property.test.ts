@@ -132,13 +132,30 @@ const PEERS = [0x00, 0x02];
 
 /** Mostly frames in our scheme aimed at the node from a couple of peers, so they reach its transfers. */
 const canId = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ prio: fc.oneof(fc.constant(6), fc.integer({ min: 0, max: 7 })), functional: fc.boolean(), source: fc.constantFrom(...PEERS, NODE, 0x33) }).map(({ prio, functional, source }) => ({ id: (prio << 26) | ((functional ? 0xdb : 0xda) << 16) | ((functional ? 0xff : NODE) << 8) | source, extended: true })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({
+        prio: fc.oneof(fc.constant(6), fc.integer({ min: 0, max: 7 })),
+        functional: fc.boolean(),
+        source: fc.constantFrom(...PEERS, NODE, 0x33),
+      })
+      .map(({ prio, functional, source }) => ({
+        id: (prio << 26) | ((functional ? 0xdb : 0xda) << 16) | ((functional ? 0xff : NODE) << 8) | source,
+        extended: true,
+      })),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 0x1fffffff }).map((id) => ({ id, extended: true })) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 0x7ff }).map((id) => ({ id, extended: false })) },
 );
 
 const pciByte = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 15 })).map(([t, n]) => (t << 4) | n) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 15 }))
+      .map(([t, n]) => (t << 4) | n),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
 );
 
@@ -158,7 +175,14 @@ type Step =
   | { kind: 'transmit'; dt: number; to: number; size: number; priority: FramePriority };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('frame' as const), dt: fc.integer({ min: 0, max: 300_000 }), frame: anyFrame }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('frame' as const),
+      dt: fc.integer({ min: 0, max: 300_000 }),
+      frame: anyFrame,
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -179,7 +203,8 @@ const nodeConfig: fc.Arbitrary<IsoTpConfig> = fc.record({
   maxMessageSize: fc.integer({ min: 1, max: 5000 }),
   timeouts: fc.record({
     nBsUs: fc.integer({ min: 1000, max: 2_000_000 }),
-    nCrUs: fc.integer({ min: 1000, max: 2_000_000 }),
+    // Above the largest STmin: a node refuses to advertise a gap it would not wait for itself.
+    nCrUs: fc.integer({ min: 128_000, max: 2_000_000 }),
     maxWaitFrames: fc.integer({ min: 0, max: 20 }),
   }),
 });
@@ -195,7 +220,8 @@ describe('ISO-TP robustness properties', () => {
         const record = (out: ReturnType<IsoTpNode['handle']>) => {
           for (const e of out.emit) {
             if (e.type === 'transmitted' || e.type === 'failed') outcomes.push(e.handle);
-            if (e.type === 'received') expect(e.payload.length).toBeLessThanOrEqual(config.maxMessageSize ?? 65535);
+            if (e.type === 'received')
+              expect(e.payload.length).toBeLessThanOrEqual(config.maxMessageSize ?? 65535);
           }
           if (out.wakeAt !== undefined) expect(out.wakeAt).toBeGreaterThan(now);
         };
@@ -206,7 +232,9 @@ describe('ISO-TP robustness properties', () => {
           } else {
             handles.add(i);
             const payload = new Uint8Array(s.size).fill(i);
-            record(node.handle({ type: 'transmit', handle: i, to: s.to, payload, priority: s.priority }, now));
+            record(
+              node.handle({ type: 'transmit', handle: i, to: s.to, payload, priority: s.priority }, now),
+            );
           }
         });
         // No more input: only time passes. Every transfer must end by itself.
@@ -231,53 +259,63 @@ describe('ISO-TP robustness properties', () => {
         fc.constant({ op: 'pass' as const }),
         fc.constant({ op: 'drop' as const }),
         fc.constant({ op: 'duplicate' as const }),
-        fc.record({ op: fc.constant('flip' as const), index: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
+        fc.record({
+          op: fc.constant('flip' as const),
+          index: fc.nat(),
+          mask: fc.integer({ min: 1, max: 255 }),
+        }),
       ),
       { minLength: 1, maxLength: 80 },
     );
     fc.assert(
-      fc.property(pairConfig, fc.uint8Array({ minLength: 1, maxLength: 400 }), tamperPlan, (pair, payload, plan) => {
-        const [from, to] = pair.addresses as [number, number];
-        const sender = new IsoTpNode({ address: from, fd: pair.fd, ...pair.sender });
-        const receiver = new IsoTpNode({ address: to, fd: pair.fd, ...pair.receiver });
-        let n = 0;
-        const bus = new VirtualCanBus([sender, receiver], {
-          tamper: (frame) => {
-            const action = plan[n++ % plan.length]!;
-            switch (action.op) {
-              case 'pass':
-                return [frame];
-              case 'drop':
-                return [];
-              case 'duplicate':
-                return [frame, frame];
-              case 'flip': {
-                if (frame.data.length === 0) return [frame];
-                const data = frame.data.slice();
-                const i = action.index % data.length;
-                data[i] = data[i]! ^ action.mask;
-                return [{ ...frame, data }];
+      fc.property(
+        pairConfig,
+        fc.uint8Array({ minLength: 1, maxLength: 400 }),
+        tamperPlan,
+        (pair, payload, plan) => {
+          const [from, to] = pair.addresses as [number, number];
+          const sender = new IsoTpNode({ address: from, fd: pair.fd, ...pair.sender });
+          const receiver = new IsoTpNode({ address: to, fd: pair.fd, ...pair.receiver });
+          let n = 0;
+          const bus = new VirtualCanBus([sender, receiver], {
+            tamper: (frame) => {
+              const action = plan[n++ % plan.length]!;
+              switch (action.op) {
+                case 'pass':
+                  return [frame];
+                case 'drop':
+                  return [];
+                case 'duplicate':
+                  return [frame, frame];
+                case 'flip': {
+                  if (frame.data.length === 0) return [frame];
+                  const data = frame.data.slice();
+                  const i = action.index % data.length;
+                  data[i] = data[i]! ^ action.mask;
+                  return [{ ...frame, data }];
+                }
               }
-            }
-          },
-        });
-        bus.input(sender, { type: 'transmit', handle: 1, to, payload, priority: pair.priority });
-        bus.run();
-        // A corrupted FC can look like a new message to the sender; only its transmit outcome counts here.
-        const outcomes = bus.events
-          .filter((e) => e.node === from && (e.event.type === 'transmitted' || e.event.type === 'failed'))
-          .map((e) => e.event);
-        expect(outcomes).toHaveLength(1);
-        expect(outcomes[0]).toMatchObject({ handle: 1, to });
-        expect(sender.pending()).toEqual({ transmitting: 0, queued: 0, receiving: 0 });
-        expect(receiver.pending()).toEqual({ transmitting: 0, queued: 0, receiving: 0 });
-        // Without tampering nothing is lost: with it, at most one message arrives, never a longer one.
-        const got = bus.events.filter((e) => e.node === to && e.event.type === 'received');
-        if (plan.every((a) => a.op === 'pass')) expect(got).toHaveLength(1);
-        for (const e of got) {
-          if (e.event.type === 'received') expect(e.event.payload.length).toBeLessThanOrEqual(payload.length + 255);
-        }
-      }),
+            },
+          });
+          bus.input(sender, { type: 'transmit', handle: 1, to, payload, priority: pair.priority });
+          bus.run();
+          // A corrupted FC can look like a new message to the sender; only its transmit outcome counts here.
+          const outcomes = bus.events
+            .filter((e) => e.node === from && (e.event.type === 'transmitted' || e.event.type === 'failed'))
+            .map((e) => e.event);
+          expect(outcomes).toHaveLength(1);
+          expect(outcomes[0]).toMatchObject({ handle: 1, to });
+          expect(sender.pending()).toEqual({ transmitting: 0, queued: 0, receiving: 0 });
+          expect(receiver.pending()).toEqual({ transmitting: 0, queued: 0, receiving: 0 });
+          // Without tampering nothing is lost: with it, at most one message arrives, never a longer one.
+          const got = bus.events.filter((e) => e.node === to && e.event.type === 'received');
+          if (plan.every((a) => a.op === 'pass')) expect(got).toHaveLength(1);
+          for (const e of got) {
+            if (e.event.type === 'received')
+              expect(e.event.payload.length).toBeLessThanOrEqual(payload.length + 255);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

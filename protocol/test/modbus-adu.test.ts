@@ -131,6 +131,13 @@ describe('decodeAdu', () => {
     }
   });
 
+  it('copies the data out of a Node Buffer too (whose slice() is a view)', () => {
+    const bytes = Buffer.from('0103006b00037417', 'hex');
+    const adu = decodeAdu(bytes);
+    bytes.fill(0);
+    expect(adu.ok && Array.from(adu.value.data)).toEqual([0x00, 0x6b, 0x00, 0x03]);
+  });
+
   it('copies the data, so reusing the input buffer cannot change a decoded ADU', () => {
     const bytes = fromHex('01 03 00 6b 00 03 74 17');
     const adu = decodeAdu(bytes);

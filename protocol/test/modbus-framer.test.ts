@@ -5,10 +5,10 @@ import {
   decodeAdu,
   expectedAduLength,
   type ModbusError,
-  type Result,
   RtuFramer,
   rtuTiming,
 } from '../src/modbus/index.js';
+import type { Result } from '../src/result.js';
 
 const fromHex = (s: string): Uint8Array =>
   Uint8Array.from(s.split(/\s+/).filter(Boolean), (h) => Number.parseInt(h, 16));
@@ -137,7 +137,11 @@ describe('RtuFramer', () => {
     // From byte 3 on, "ae 41 57" reads as a tunnel response of 87 bytes from address 174.
     expect(summary(framer.push(cat(corrupted, TUNNEL), 0))).toEqual(['bad_crc']);
     expect(summary(framer.push(new Uint8Array(0), 20_000))).toEqual(['incomplete', adu(TUNNEL)]);
-    expect(framer.counters.snapshot()).toEqual({ bad_crc: 1, incomplete: 1, skipped_bytes: corrupted.length });
+    expect(framer.counters.snapshot()).toEqual({
+      bad_crc: 1,
+      incomplete: 1,
+      skipped_bytes: corrupted.length,
+    });
   });
 
   it('waits behind garbage that looks like a long header, and the silence rule frees the ADU', () => {
@@ -212,11 +216,14 @@ describe('RtuFramer', () => {
     expect(framer.pending).toBeLessThan(256);
   });
 
-  it('hands out ADUs that do not alias the pushed buffer', () => {
+  it('hands out ADUs that do not alias the pushed Buffers, which a serial port may reuse', () => {
     const framer = new RtuFramer({ role: 'master', timing });
-    const bytes = TUNNEL.slice();
-    const [first] = framer.push(bytes, 0);
-    bytes.fill(0);
+    const head = Buffer.from(TUNNEL.subarray(0, 5));
+    const tail = Buffer.from(TUNNEL.subarray(5));
+    expect(framer.push(head, 0)).toEqual([]);
+    head.fill(0);
+    const [first] = framer.push(tail, 1);
+    tail.fill(0);
     expect(first?.ok && Array.from(first.value.data)).toEqual([6, 0xa5, 0x5a, 1, 2, 3, 4]);
   });
 });

@@ -59,7 +59,13 @@ function decodedResponseError(bytes: Uint8Array): string {
 // Expected bytes are published RTU examples (CRCs independently known); see also vectors/modbus.json.
 
 describe('0x03 / 0x04 read registers', () => {
-  const request: ModbusRequest = { address: 17, kind: 'read_registers', function: 3, start: 0x6b, quantity: 3 };
+  const request: ModbusRequest = {
+    address: 17,
+    kind: 'read_registers',
+    function: 3,
+    start: 0x6b,
+    quantity: 3,
+  };
 
   it('encodes and decodes the request', () => {
     expect(requestHex(request)).toBe('11 03 00 6b 00 03 76 87');
@@ -75,7 +81,10 @@ describe('0x03 / 0x04 read registers', () => {
       registers: [0xae41, 0x5652, 0x4340],
     };
     expect(responseHex(response)).toBe('11 03 06 ae 41 56 52 43 40 49 ad');
-    expect(decodeResponse(fromHex('11 03 06 ae 41 56 52 43 40 49 ad'))).toEqual({ ok: true, value: response });
+    expect(decodeResponse(fromHex('11 03 06 ae 41 56 52 43 40 49 ad'))).toEqual({
+      ok: true,
+      value: response,
+    });
     expect(responseHex({ address: 17, kind: 'read_registers', function: 4, registers: [10] })).toBe(
       '11 04 02 00 0a f8 f4',
     );
@@ -90,10 +99,12 @@ describe('0x03 / 0x04 read registers', () => {
     expect(decodedRequestError(withCrc('11 04 00 6b 00 7e'))).toBe('bad_quantity');
     const registers = Array.from({ length: 125 }, (_, i) => i);
     expect(encodeResponse({ address: 1, kind: 'read_registers', function: 3, registers }).ok).toBe(true);
-    expect(responseError({ address: 1, kind: 'read_registers', function: 3, registers: [...registers, 0] })).toBe(
+    expect(
+      responseError({ address: 1, kind: 'read_registers', function: 3, registers: [...registers, 0] }),
+    ).toBe('bad_quantity');
+    expect(responseError({ address: 1, kind: 'read_registers', function: 3, registers: [] })).toBe(
       'bad_quantity',
     );
-    expect(responseError({ address: 1, kind: 'read_registers', function: 3, registers: [] })).toBe('bad_quantity');
   });
 
   it('refuses a request whose layout is cut short or too long', () => {
@@ -112,12 +123,20 @@ describe('0x03 / 0x04 read registers', () => {
 
   it('refuses register values that are not 16-bit', () => {
     expect(requestError({ ...request, start: 0x10000 })).toBe('bad_value');
-    expect(responseError({ address: 1, kind: 'read_registers', function: 3, registers: [1, -1] })).toBe('bad_value');
+    expect(responseError({ address: 1, kind: 'read_registers', function: 3, registers: [1, -1] })).toBe(
+      'bad_value',
+    );
   });
 });
 
 describe('0x06 write single register', () => {
-  const write: ModbusRequest = { address: 17, kind: 'write_single_register', function: 6, register: 1, value: 3 };
+  const write: ModbusRequest = {
+    address: 17,
+    kind: 'write_single_register',
+    function: 6,
+    register: 1,
+    value: 3,
+  };
 
   it('has the same bytes as request and as echoed response', () => {
     expect(requestHex(write)).toBe('11 06 00 01 00 03 9a 9b');
@@ -148,7 +167,10 @@ describe('0x10 write multiple registers', () => {
 
   it('encodes and decodes the request with quantity and byte count', () => {
     expect(requestHex(write)).toBe('11 10 00 01 00 02 04 00 0a 01 02 c6 f0');
-    expect(decodeRequest(fromHex('11 10 00 01 00 02 04 00 0a 01 02 c6 f0'))).toEqual({ ok: true, value: write });
+    expect(decodeRequest(fromHex('11 10 00 01 00 02 04 00 0a 01 02 c6 f0'))).toEqual({
+      ok: true,
+      value: write,
+    });
   });
 
   it('encodes and decodes the response (start and quantity)', () => {
@@ -185,7 +207,9 @@ describe('0x10 write multiple registers', () => {
   });
 
   it('checks the quantity before the byte count and the length', () => {
-    expect(decodedRequestError(withCrc(`11 10 00 00 00 7c f8 ${toHex(new Uint8Array(240))}`))).toBe('bad_quantity');
+    expect(decodedRequestError(withCrc(`11 10 00 00 00 7c f8 ${toHex(new Uint8Array(240))}`))).toBe(
+      'bad_quantity',
+    );
   });
 });
 
@@ -219,7 +243,9 @@ describe('exception responses', () => {
 
   it('refuse code 0, a function without bit 7 and a wrong length', () => {
     expect(decodedResponseError(withCrc('01 83 00'))).toBe('bad_exception_code');
-    expect(responseError({ address: 1, kind: 'exception', function: 0x83, code: 0 })).toBe('bad_exception_code');
+    expect(responseError({ address: 1, kind: 'exception', function: 0x83, code: 0 })).toBe(
+      'bad_exception_code',
+    );
     expect(responseError({ address: 1, kind: 'exception', function: 0x03, code: 2 })).toBe('bad_value');
     expect(decodedResponseError(withCrc('01 83'))).toBe('truncated');
     expect(decodedResponseError(withCrc('01 83 02 00'))).toBe('bad_length');
@@ -273,7 +299,9 @@ describe('0x41 mcubus tunnel', () => {
   });
 
   it('refuses an empty frame (null means nothing)', () => {
-    expect(requestError({ address: 1, kind: 'mcubus', function: 0x41, frame: new Uint8Array(0) })).toBe('bad_value');
+    expect(requestError({ address: 1, kind: 'mcubus', function: 0x41, frame: new Uint8Array(0) })).toBe(
+      'bad_value',
+    );
   });
 
   it('refuses a count that disagrees with the data', () => {
@@ -301,7 +329,13 @@ describe('requests and responses', () => {
   });
 
   it('refuse a function that does not fit the kind', () => {
-    const wrong = { address: 1, kind: 'read_registers', function: 6, start: 0, quantity: 1 } as unknown as ModbusRequest;
+    const wrong = {
+      address: 1,
+      kind: 'read_registers',
+      function: 6,
+      start: 0,
+      quantity: 1,
+    } as unknown as ModbusRequest;
     expect(requestError(wrong)).toBe('bad_value');
   });
 
@@ -316,5 +350,25 @@ describe('requests and responses', () => {
       ok: true,
       value: { address: 5, kind: 'mcubus', function: 0x41, frame: fromHex('aa bb') },
     });
+  });
+});
+
+describe('the worked example of the spec (docs/parts/modbus.md §8.12)', () => {
+  const ping = fromHex('01 08 21 00 08 04 01 00 a1 01 07 af e1 fd e7');
+  const pong = fromHex('01 09 00 21 08 05 01 00 a1 01 07 5b 18 8e 99');
+
+  it('has the bytes the spec shows', () => {
+    expect(requestHex({ address: 0x21, kind: 'mcubus', function: 0x41, frame: ping })).toBe(
+      '21 41 0f 01 08 21 00 08 04 01 00 a1 01 07 af e1 fd e7 a8 4d',
+    );
+    expect(responseHex({ address: 0x21, kind: 'mcubus', function: 0x41, frame: null })).toBe(
+      '21 41 00 11 9a',
+    );
+    expect(responseHex({ address: 0x21, kind: 'mcubus', function: 0x41, frame: pong })).toBe(
+      '21 41 0f 01 09 00 21 08 05 01 00 a1 01 07 5b 18 8e 99 bf c5',
+    );
+    expect(responseHex(exceptionResponse(0x21, 0x41, ExceptionCode.SERVER_DEVICE_BUSY))).toBe(
+      '21 c1 06 f0 58',
+    );
   });
 });

@@ -47,6 +47,10 @@ describe('aduTimeUs and responseTimeoutUs', () => {
     expect(aduTimeUs(8, rtuTiming(115200))).toBeCloseTo(763.89, 1);
   });
 
+  it('gives a 0x41 poll at 115200 8E1 about 76.2 ms (the spec example)', () => {
+    expect(responseTimeoutUs(rtuTiming(115200), 256)).toBeCloseTo(76_194.4, 1);
+  });
+
   it('adds t3.5, processing allowance, the response time on the wire and latency', () => {
     const t = rtuTiming(115200);
     expect(responseTimeoutUs(t, 5)).toBeCloseTo(1750 + 50_000 + 5 * t.charTimeUs, 6);

@@ -13,13 +13,15 @@ import {
 } from '../src/index.js';
 import { fromJson, hex, toJson, unhex } from './support/json.js';
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
+const load = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 
 describe('golden vectors: frames', () => {
   const suite = load('frame.json');
 
   it('has the CRC-32C check value', () => {
-    for (const c of suite.crc32c) expect(`0x${crc32c(new TextEncoder().encode(c.ascii)).toString(16)}`).toBe(c.crc);
+    for (const c of suite.crc32c)
+      expect(`0x${crc32c(new TextEncoder().encode(c.ascii)).toString(16)}`).toBe(c.crc);
   });
 
   for (const v of suite.vectors) {
@@ -74,7 +76,8 @@ describe('golden vectors: COBS', () => {
       // byte by byte: the result must not depend on chunking
       const out: string[] = [];
       for (const b of unhex(s.streamHex)) {
-        for (const e of d.push(new Uint8Array([b]))) out.push(e.kind === 'frame' ? `frame ${hex(e.bytes)}` : e.error.code);
+        for (const e of d.push(new Uint8Array([b])))
+          out.push(e.kind === 'frame' ? `frame ${hex(e.bytes)}` : e.error.code);
       }
       expect(out).toEqual(s.expect);
     });

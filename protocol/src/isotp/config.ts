@@ -1,7 +1,7 @@
 import { CLASSIC_MAX_LENGTH, FD_MAX_LENGTH, isValidFdLength } from './can-frame.js';
 import { DEFAULT_PADDING } from './padding.js';
 import { FF_DL_MAX } from './pci.js';
-import { encodeStMin, STMIN_MAX_US } from './stmin.js';
+import { decodeStMin, encodeStMin, STMIN_MAX_US } from './stmin.js';
 
 export interface IsoTpTimeouts {
   /** Sender: longest wait for a FC after a FF, after a block, or after FC(wait). Default 1 s. */
@@ -85,6 +85,9 @@ export function resolveConfig(config: IsoTpConfig): ResolvedIsoTpConfig {
     `maxMessageSize must be 1..${FF_DL_MAX}, not ${maxMessageSize}`,
   );
   check(nBsUs > 0 && nCrUs > 0, 'timeouts must be positive');
+  // The gap we ask for must be shorter than our own patience, or every segmented reception times out.
+  const stMinRaw = encodeStMin(stMinUs);
+  check(decodeStMin(stMinRaw) < nCrUs, `stMinUs ${stMinUs} must be below nCrUs ${nCrUs}`);
   check(Number.isInteger(maxWaitFrames) && maxWaitFrames >= 0, 'maxWaitFrames must be a count');
 
   return {
@@ -95,7 +98,7 @@ export function resolveConfig(config: IsoTpConfig): ResolvedIsoTpConfig {
     padding,
     blockSize,
     stMinUs,
-    stMinRaw: encodeStMin(stMinUs),
+    stMinRaw,
     maxMessageSize,
     nBsUs,
     nCrUs,

@@ -24,7 +24,7 @@ export type RxErrorCode =
   | 'timeout_cr'
   /** A new SF or FF on the same id replaced the reception. */
   | 'interrupted'
-  /** The FF announced more than maxMessageSize; FC(overflow) was sent. */
+  /** A SF or FF longer than maxMessageSize; a FF is answered with FC(overflow). */
   | 'message_too_large';
 
 /** Why a transmission failed (`failed`). */

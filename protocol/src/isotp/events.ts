@@ -11,10 +11,13 @@ export type IsoTpInput =
       readonly handle: number;
       /** Peer node address; 0xFF (or `functional`) broadcasts. */
       readonly to: number;
-      /** One mcubus frame. */
+      /** One mcubus frame. Not copied: leave it unchanged until `transmitted` or `failed`. */
       readonly payload: Uint8Array;
       readonly priority: FramePriority;
-      /** Broadcast on the functional id (single frame only; `to` must be 0xFF or omitted as 0xFF). */
+      /**
+       * Broadcast on the functional id (single frame only); `to` must then be 0xFF. A transmit to 0xFF
+       * is a broadcast anyway.
+       */
       readonly functional?: boolean;
     }
   /** Every frame seen on the bus; the node ignores (and counts) what is not for it. */

@@ -209,7 +209,8 @@ export class IsoTpNode {
     switch (pci.type) {
       case 'single':
         this.#interrupt(key, out);
-        if (this.#acceptable(source, pci.length, out)) out.emit.push(received(source, priority, pci.data, false));
+        if (this.#acceptable(source, pci.length, out))
+          out.emit.push(received(source, priority, pci.data, false));
         return;
       case 'first': {
         this.#interrupt(key, out);
@@ -256,7 +257,10 @@ export class IsoTpNode {
     out.emit.push({
       type: 'rx_error',
       from,
-      error: codedError('message_too_large', `message of ${length} bytes exceeds maxMessageSize ${maxMessageSize}`),
+      error: codedError(
+        'message_too_large',
+        `message of ${length} bytes exceeds maxMessageSize ${maxMessageSize}`,
+      ),
     });
     return false;
   }

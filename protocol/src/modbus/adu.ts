@@ -1,5 +1,5 @@
 import { err, ok, type Result } from '../result.js';
-import { isU8 } from './bytes.js';
+import { copyBytes, isU8 } from './bytes.js';
 import { crc16Modbus } from './crc16.js';
 import { type ModbusError, modbusError } from './errors.js';
 
@@ -71,5 +71,5 @@ export function decodeAdu(bytes: Uint8Array): Result<Adu, ModbusError> {
   if (isReservedAddress(address)) {
     return err(modbusError('reserved_address', `address ${address} is reserved (248..255)`));
   }
-  return ok({ address, function: bytes[1]!, data: bytes.slice(2, bytes.length - CRC_LENGTH) });
+  return ok({ address, function: bytes[1]!, data: copyBytes(bytes, 2, bytes.length - CRC_LENGTH) });
 }

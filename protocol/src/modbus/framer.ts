@@ -1,6 +1,7 @@
 import { CauseCounters } from '../counters.js';
 import { err, ok, type Result } from '../result.js';
 import { type Adu, decodeAdu, hasValidCrc } from './adu.js';
+import { copyBytes } from './bytes.js';
 import { type ModbusError, type ModbusErrorCode, modbusError } from './errors.js';
 import { type Direction, expectedAduLength } from './expected-length.js';
 import type { RtuTiming } from './timing.js';
@@ -132,7 +133,7 @@ export class RtuFramer {
       }
       pos += 1;
     }
-    this.#buffer = buffer.slice(pos);
+    this.#buffer = copyBytes(buffer, pos);
   }
 
   /** What to do with the bytes at the start of `view`: an ADU, wait for more, or skip one byte. */
@@ -171,7 +172,7 @@ function incomplete(pending: number): ModbusError {
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
+  if (a.length === 0) return copyBytes(b);
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);

@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '../result.js';
+import { copyBytes } from './bytes.js';
 import { type ModbusError, modbusError } from './errors.js';
 import { MAX_TUNNEL_FRAME_LENGTH } from './functions.js';
 import { checkDataLength } from './layout.js';
@@ -30,5 +31,5 @@ export function decodeTunnelData(data: Uint8Array): Result<Uint8Array | null, Mo
   }
   const lengthError = checkDataLength(data, 1 + count);
   if (lengthError) return err(lengthError);
-  return ok(count === 0 ? null : data.slice(1));
+  return ok(count === 0 ? null : copyBytes(data, 1));
 }

@@ -9,7 +9,10 @@ export function arbitraryFor(shape: schema.Shape): fc.Arbitrary<unknown> {
     case 'int':
       return fc.oneof(fc.integer(), fc.constantFrom(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, -1, 0));
     case 'number':
-      return fc.oneof(fc.integer(), fc.double({ noNaN: true }).filter((d) => !Object.is(d, -0)));
+      return fc.oneof(
+        fc.integer(),
+        fc.double({ noNaN: true }).filter((d) => !Object.is(d, -0)),
+      );
     case 'bool':
       return fc.boolean();
     case 'text':
@@ -44,7 +47,21 @@ export const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.integer(),
-    fc.constantFrom(0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, -1, -24, -25),
+    fc.constantFrom(
+      0,
+      23,
+      24,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 32 - 1,
+      2 ** 32,
+      Number.MAX_SAFE_INTEGER,
+      -1,
+      -24,
+      -25,
+    ),
     fc.double({ noNaN: true }).filter((d) => !Number.isSafeInteger(d) && !Object.is(d, -0)),
     fc.string({ maxLength: 30 }),
     fc.uint8Array({ maxLength: 40 }),
@@ -52,9 +69,12 @@ export const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }
     fc.constant(null),
     fc.array(tie('value'), { maxLength: 4 }),
     fc
-      .array(fc.tuple(fc.oneof(fc.integer({ min: -100, max: 1000 }), fc.string({ maxLength: 5 })), tie('value')), {
-        maxLength: 4,
-      })
+      .array(
+        fc.tuple(fc.oneof(fc.integer({ min: -100, max: 1000 }), fc.string({ maxLength: 5 })), tie('value')),
+        {
+          maxLength: 4,
+        },
+      )
       .map((entries) => new Map(entries)),
   ),
 })).value;
