@@ -1,1 +1,3 @@
-export {};
+export * from './kernel/index.js';
+export * from './links/endpoints.js';
+export * from './links/faults.js';

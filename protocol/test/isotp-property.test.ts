@@ -249,7 +249,7 @@ describe('ISO-TP robustness properties', () => {
         // Every transmit got exactly one outcome.
         expect([...outcomes].sort((a, b) => a - b)).toEqual([...handles].sort((a, b) => a - b));
       }),
-      { numRuns: 3000 },
+      { numRuns: 10_000 },
     );
   });
 
