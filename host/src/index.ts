@@ -1,1 +1,2 @@
 export { describeFrame, describeHeaderOnly } from './frame-format.js';
+export * from './transports/modbus/master-core.js';

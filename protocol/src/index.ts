@@ -2,6 +2,7 @@ export * from './cbor/index.js';
 export * from './counters.js';
 export * from './crc32c.js';
 export * from './frame/index.js';
+export * from './image/index.js';
 export * from './isotp/index.js';
 export * from './messages/index.js';
 export * as modbus from './modbus/index.js';

@@ -1,0 +1,105 @@
+import type { FaultRule } from '../links/faults.js';
+import type { FrameSpec } from '../links/uart-format.js';
+import type { DeviceClockConfig } from '../mcu/clock.js';
+import type { TelemetryChannel } from '../mcu/mcu.js';
+
+/** A board as data: buses, MCUs, where the host is attached, and faults at times. */
+export interface BoardSpec {
+  readonly name: string;
+  readonly buses: readonly BusSpec[];
+  readonly mcus: readonly McuSpec[];
+  /** Buses the host (address 0) is attached to. */
+  readonly host: { readonly buses: readonly string[] };
+  readonly faults?: readonly FaultEvent[];
+}
+
+export type BusSpec =
+  | {
+      readonly kind: 'uart';
+      readonly name: string;
+      readonly baud: number;
+      readonly frame?: FrameSpec;
+      /** The two ends: MCU names or 'host'. */
+      readonly ends: readonly [string, string];
+      readonly bitErrorRate?: number;
+      readonly byteDropRate?: number;
+      readonly faults?: readonly FaultRule[];
+    }
+  | {
+      readonly kind: 'can';
+      readonly name: string;
+      readonly bitrate: number;
+      readonly dataBitrate?: number;
+      /** Nodes send CAN FD frames (64-byte ISO-TP frames). */
+      readonly fd?: boolean;
+      readonly faults?: readonly FaultRule[];
+      readonly autoRecover?: boolean;
+    }
+  | {
+      readonly kind: 'modbus';
+      readonly name: string;
+      readonly baud: number;
+      readonly frame?: FrameSpec;
+      readonly faults?: readonly FaultRule[];
+      readonly bitErrorRate?: number;
+    };
+
+export interface PortSpec {
+  readonly bus: string;
+  /** Modbus slave address (Modbus buses only). */
+  readonly modbusAddress?: number;
+  /** Modbus: time from request end to response start. */
+  readonly turnaroundUs?: number;
+  /**
+   * Bytes the MCU's UART can buffer while its CPU is stalled (a flash erase): the DMA ring most
+   * firmware uses, default 256. Set 1 for an interrupt-driven UART without FIFO.
+   */
+  readonly rxFifoBytes?: number;
+}
+
+export interface McuSpec {
+  readonly name: string;
+  readonly address: number;
+  readonly hardwareId: string;
+  readonly hardwareRev?: number;
+  readonly clock?: DeviceClockConfig;
+  readonly heartbeatPeriodMs?: number;
+  readonly telemetry?: {
+    readonly periodMs: number;
+    readonly samplesPerFrame?: number;
+    readonly channels: TelemetryChannel[];
+  };
+  readonly watchdogMs?: number;
+  readonly processingUs?: number;
+  readonly ports: readonly PortSpec[];
+  /** This MCU forwards between its buses. */
+  readonly gateway?: { readonly timeSyncPeriodMs?: number; readonly timeMapPeriodMs?: number };
+  /** Virtual time of the first power-on (default 0). */
+  readonly powerOnAtMs?: number;
+}
+
+/** Faults scheduled in virtual time (ms since start). */
+export type FaultEvent =
+  | {
+      readonly atMs: number;
+      readonly kind: 'crash' | 'hang' | 'power_off' | 'power_on';
+      readonly mcu: string;
+    }
+  | { readonly atMs: number; readonly kind: 'brownout'; readonly mcu: string; readonly offMs: number }
+  | { readonly atMs: number; readonly kind: 'slow'; readonly mcu: string; readonly extraUs: number }
+  | { readonly atMs: number; readonly kind: 'clock_jump'; readonly mcu: string; readonly deltaUs: number }
+  | {
+      readonly atMs: number;
+      readonly kind: 'babble';
+      readonly bus: string;
+      readonly mcu: string;
+      readonly id: number;
+      readonly durationMs: number;
+    }
+  | {
+      readonly atMs: number;
+      readonly kind: 'noise';
+      readonly bus: string;
+      readonly bytes: number;
+      readonly towardHost?: boolean;
+    };

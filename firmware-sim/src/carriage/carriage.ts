@@ -1,0 +1,40 @@
+import type { Priority } from '@mcubus/protocol';
+import type { SimTime } from '../kernel/scheduler.js';
+
+/** Wire times of a received frame: when its first byte/CAN frame started and when its last one ended. */
+export interface RxStamp {
+  readonly startNs: SimTime;
+  readonly endNs: SimTime;
+}
+
+/**
+ * A frame to send. The carriage calls `build` once, when it fixes the bytes; `startNs` is when the
+ * frame's first bit will go on the wire if the carriage knows it at that moment (UART, Modbus), so a
+ * time-sync answer can carry its own send stamp (one-step). On CAN, arbitration decides, so `startNs` is
+ * undefined there and `started` reports the real start afterwards (two-step, with a follow-up).
+ */
+export interface OutgoingFrame {
+  readonly priority: Priority;
+  /** Address of the node at the other end of this hop (CAN target; ignored on point-to-point links). */
+  readonly nextHop: number;
+  build(startNs: SimTime | undefined): Uint8Array;
+  started?(startNs: SimTime): void;
+}
+
+/** One port of a simulated MCU: carries whole mcubus frames (raw bytes) over one link. */
+export interface Carriage {
+  readonly name: string;
+  readonly kind: 'uart' | 'can' | 'modbus';
+  /** Largest frame this link carries. */
+  readonly mtu: number;
+  send(frame: OutgoingFrame): void;
+  onFrame(listener: (frame: Uint8Array, stamp: RxStamp) => void): void;
+  /** Bad input seen on this port, by cause (COBS errors, ISO-TP errors, Modbus errors…). */
+  counters(): Record<string, number>;
+  /** Power off: drop queued and partial frames. */
+  reset(): void;
+}
+
+export function fixedFrame(bytes: Uint8Array, priority: Priority, nextHop: number): OutgoingFrame {
+  return { priority, nextHop, build: () => bytes };
+}

@@ -1,0 +1,80 @@
+import { CauseCounters, CobsStreamDecoder, encodeStreamFrame, MAX_FRAME_SIZE } from '@mcubus/protocol';
+import type { SimTime } from '../kernel/scheduler.js';
+import type { Sim } from '../kernel/sim.js';
+import type { ByteEndpoint } from '../links/endpoints.js';
+import type { Carriage, OutgoingFrame, RxStamp } from './carriage.js';
+
+/**
+ * mcubus over a UART: COBS frames with a 0x00 delimiter (docs/protocol.md §6). Stamps a received frame
+ * with the wire times of its first byte and of its delimiter, and tells `build` exactly when the frame
+ * will start (after whatever is already queued in the transmitter).
+ */
+export class UartCarriage implements Carriage {
+  readonly kind = 'uart';
+  readonly mtu: number;
+  readonly #decoder: CobsStreamDecoder;
+  readonly #listeners: ((frame: Uint8Array, stamp: RxStamp) => void)[] = [];
+  readonly #errors = new CauseCounters();
+  #pieceStartNs: SimTime | null = null;
+  /** The line was idle long enough that we lead with an extra delimiter (spec §6). */
+  #lastTxEndNs: SimTime = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly name: string,
+    readonly sim: Sim,
+    readonly endpoint: ByteEndpoint,
+    opts: { mtu?: number } = {},
+  ) {
+    this.mtu = opts.mtu ?? MAX_FRAME_SIZE;
+    this.#decoder = new CobsStreamDecoder(this.mtu);
+    endpoint.onReceive((bytes, atNs) => this.#receive(bytes, atNs));
+  }
+
+  send(frame: OutgoingFrame): void {
+    const idle = Math.max(this.sim.now, this.endpoint.txIdleAt);
+    const leadDelimiter = idle - this.#lastTxEndNs > 10 * this.endpoint.byteTimeNs;
+    const startNs = idle + (leadDelimiter ? this.endpoint.byteTimeNs : 0);
+    const wire = encodeStreamFrame(frame.build(startNs));
+    const bytes = leadDelimiter ? new Uint8Array([0, ...wire]) : wire;
+    this.endpoint.write(bytes);
+    this.#lastTxEndNs = idle + bytes.length * this.endpoint.byteTimeNs;
+    if (frame.started) {
+      const started = frame.started;
+      this.sim.scheduler.at(startNs, () => started(startNs));
+    }
+  }
+
+  onFrame(listener: (frame: Uint8Array, stamp: RxStamp) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.#decoder.counters.snapshot(), ...this.#errors.snapshot() };
+  }
+
+  reset(): void {
+    this.#decoder.push(new Uint8Array([0])); // flush a partial frame
+    this.#pieceStartNs = null;
+  }
+
+  #receive(bytes: Uint8Array, atNs: SimTime): void {
+    const byteNs = this.endpoint.byteTimeNs;
+    // The chunk's last byte ended at atNs; byte i ended (len-1-i) byte times earlier.
+    const endOf = (i: number) => atNs - (bytes.length - 1 - i) * byteNs;
+    let from = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] !== 0) {
+        if (this.#pieceStartNs === null) this.#pieceStartNs = endOf(i) - byteNs;
+        continue;
+      }
+      const results = this.#decoder.push(bytes.subarray(from, i + 1));
+      const stamp = { startNs: this.#pieceStartNs ?? endOf(i) - byteNs, endNs: endOf(i) };
+      this.#pieceStartNs = null;
+      from = i + 1;
+      for (const r of results) {
+        if (r.ok) for (const l of this.#listeners) l(r.value, stamp);
+      }
+    }
+    if (from < bytes.length) this.#decoder.push(bytes.subarray(from));
+  }
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildBoard } from './board/build.js';
+import { NS_PER_S } from './kernel/scheduler.js';
+import { PtyBridge } from './process/pty-bridge.js';
+import { RealtimeDriver } from './process/realtime.js';
+import { loadScenario } from './process/scenario-file.js';
+
+const HELP = `mcubus-sim — a simulated multi-MCU board for mcubus.
+
+Usage:
+  mcubus-sim [--scenario reference|FILE.json] [--seed N] [--pty-dir DIR]
+      Runs the board in real time and exposes each line the host is attached to (UART, Modbus RTU)
+      as a pseudo-terminal: open it with any serial library at the printed baud rate. Prints one JSON
+      line per port, then {"ready":true}. Stops on SIGINT/SIGTERM. Needs socat.
+  mcubus-sim --duration SECONDS [--scenario …] [--seed N]
+      Runs the board as fast as possible for SECONDS of simulated time, without ports, and prints
+      {"simulatedS","wallS","speed","events","digest"}: the same seed always gives the same digest.
+
+Options:
+  --scenario   'reference' (default: gateway on UART, two CAN nodes behind it, one Modbus node) or a
+               JSON BoardSpec file
+  --seed       seed of every random choice (default 1)
+  --pty-dir    where to create the port links (default: a new directory under the system temp dir)
+  --help       this text`;
+
+async function main(argv: string[]): Promise<number> {
+  let values: { scenario?: string; seed?: string; 'pty-dir'?: string; duration?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        scenario: { type: 'string' },
+        seed: { type: 'string' },
+        'pty-dir': { type: 'string' },
+        duration: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`mcubus-sim: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const seed = Number(values.seed ?? 1);
+  if (!Number.isInteger(seed)) {
+    console.error(`mcubus-sim: --seed must be an integer, not ${values.seed}`);
+    return 2;
+  }
+  let spec: ReturnType<typeof loadScenario>;
+  try {
+    spec = loadScenario(values.scenario ?? 'reference');
+  } catch (e) {
+    console.error(`mcubus-sim: ${(e as Error).message}`);
+    return 2;
+  }
+  const board = buildBoard(spec, seed, { traceKeep: 0 });
+
+  if (values.duration !== undefined) {
+    const seconds = Number(values.duration);
+    if (!(seconds > 0)) {
+      console.error(`mcubus-sim: --duration must be a positive number of seconds, not ${values.duration}`);
+      return 2;
+    }
+    const start = process.hrtime.bigint();
+    board.sim.runFor(seconds * NS_PER_S);
+    const wallS = Number(process.hrtime.bigint() - start) / 1e9;
+    console.log(
+      JSON.stringify({
+        simulatedS: seconds,
+        wallS,
+        speed: seconds / wallS,
+        events: board.sim.scheduler.executed,
+        digest: board.sim.trace.digest(),
+      }),
+    );
+    return 0;
+  }
+
+  const dir = values['pty-dir'] ?? mkdtempSync(join(tmpdir(), 'mcubus-sim-'));
+  const driver = new RealtimeDriver(board.sim);
+  const bridges: PtyBridge[] = [];
+  for (const port of board.hostPorts.values()) {
+    if (port.kind === 'can') {
+      console.error(
+        `mcubus-sim: the host's CAN port ${port.bus} is not exposed in process mode yet (slcan comes with the daemon)`,
+      );
+      continue;
+    }
+    const bridge = new PtyBridge(port.bus, dir, port.endpoint, driver, port.baud);
+    try {
+      await bridge.open();
+    } catch (e) {
+      console.error(`mcubus-sim: ${(e as Error).message}`);
+      for (const b of bridges) await b.close();
+      return 1;
+    }
+    bridges.push(bridge);
+    const bus = spec.buses.find((b) => b.name === port.bus);
+    const frame =
+      bus && bus.kind !== 'can' ? (bus.frame ?? (bus.kind === 'uart' ? '8N1' : '8E1')) : undefined;
+    console.log(
+      JSON.stringify({ port: port.bus, kind: port.kind, path: bridge.path, baud: port.baud, frame }),
+    );
+  }
+  driver.start();
+  console.log(JSON.stringify({ ready: true, seed, scenario: spec.name }));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  driver.stop();
+  for (const b of bridges) await b.close();
+  console.log(
+    JSON.stringify({
+      stopped: true,
+      simulatedS: board.sim.now / NS_PER_S,
+      events: board.sim.scheduler.executed,
+    }),
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(`mcubus-sim: ${(e as Error).stack ?? String(e)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,4 @@
+export * from './prng.js';
+export * from './scheduler.js';
+export * from './sim.js';
+export * from './trace.js';

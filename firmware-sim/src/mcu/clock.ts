@@ -1,0 +1,76 @@
+import type { Prng } from '../kernel/prng.js';
+import { NS_PER_S, type SimTime } from '../kernel/scheduler.js';
+
+export interface DeviceClockConfig {
+  /** Device counter reading (µs) at simulation time 0. */
+  readonly offsetUs?: number;
+  /** Initial rate error in ppm (crystals: ±10…100). */
+  readonly skewPpm?: number;
+  /** Random-walk drift of the rate: standard deviation of the change per √hour, in ppm (temperature, ageing). */
+  readonly driftPpmPerSqrtHour?: number;
+  /** Counter resolution in ns (1000 = 1 µs ticks). Readings are truncated to it. */
+  readonly resolutionNs?: number;
+  /** Counter width: readings wrap at 2^bits µs. */
+  readonly counterBits?: number;
+}
+
+/** Length of a drift segment: the rate is constant inside one and random-walks between them. */
+const SEGMENT_NS = 10 * NS_PER_S;
+
+/**
+ * The free-running microsecond counter of a simulated MCU. Its rate differs from true time by a skew
+ * that random-walks; it starts at an arbitrary offset, has a tick resolution and wraps. The host only
+ * ever sees readings of it. The walk is generated segment by segment as time advances, independent of
+ * when or how often the clock is read, so reads never change a run.
+ */
+export class DeviceClock {
+  readonly resolutionNs: number;
+  readonly counterBits: number;
+  readonly #rng: Prng;
+  readonly #stepPpm: number;
+  /** Device time (ns, unwrapped, before truncation) at the start of the current segment. */
+  #segStartDeviceNs: number;
+  #segStart: SimTime = 0;
+  #ratePpm: number;
+  #jumpNs = 0;
+
+  constructor(config: DeviceClockConfig, rng: Prng) {
+    this.#rng = rng;
+    this.resolutionNs = config.resolutionNs ?? 1000;
+    this.counterBits = config.counterBits ?? 32;
+    this.#segStartDeviceNs = (config.offsetUs ?? 0) * 1000;
+    this.#ratePpm = config.skewPpm ?? 0;
+    // σ per segment so that the variance over an hour matches the configured σ per √hour.
+    this.#stepPpm = (config.driftPpmPerSqrtHour ?? 0) * Math.sqrt(SEGMENT_NS / (3600 * NS_PER_S));
+  }
+
+  /** Unwrapped device time in ns at true time `t` (for ground truth in benchmarks; never sent). */
+  deviceNsAt(t: SimTime): number {
+    while (t >= this.#segStart + SEGMENT_NS) {
+      this.#segStartDeviceNs += SEGMENT_NS * (1 + this.#ratePpm * 1e-6);
+      this.#segStart += SEGMENT_NS;
+      this.#ratePpm += this.#stepPpm * this.#rng.normal();
+    }
+    if (t < this.#segStart) throw new RangeError('device clock read for a time before its current segment');
+    return this.#segStartDeviceNs + (t - this.#segStart) * (1 + this.#ratePpm * 1e-6) + this.#jumpNs;
+  }
+
+  /** The counter value (µs, truncated to the resolution, wrapped) that firmware reads at true time `t`. */
+  readUs(t: SimTime): number {
+    const ns = this.deviceNsAt(t);
+    const ticks = Math.floor(ns / this.resolutionNs) * this.resolutionNs;
+    const us = Math.floor(ticks / 1000);
+    return this.counterBits >= 53 ? us : us % 2 ** this.counterBits;
+  }
+
+  /** Current rate error in ppm (ground truth). */
+  ratePpmAt(t: SimTime): number {
+    this.deviceNsAt(t);
+    return this.#ratePpm;
+  }
+
+  /** Fault: the counter jumps by `deltaUs` (a bad RTC write, a firmware bug). */
+  jump(deltaUs: number): void {
+    this.#jumpNs += deltaUs * 1000;
+  }
+}

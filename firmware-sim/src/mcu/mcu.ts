@@ -1,0 +1,636 @@
+import {
+  ADDRESS_BROADCAST,
+  ADDRESS_HOST,
+  CauseCounters,
+  DeviceMode,
+  decodeMessageBody,
+  decodeRawFrame,
+  ErrorCode,
+  ErrorCounter,
+  encodeFrame,
+  type FrameHeader,
+  MESSAGES,
+  type Message,
+  type MessageName,
+  type Priority,
+  ResetReason,
+  withTtl,
+} from '@mcubus/protocol';
+import type { Carriage, RxStamp } from '../carriage/carriage.js';
+import type { Prng } from '../kernel/prng.js';
+import { NS_PER_MS, type SimTime } from '../kernel/scheduler.js';
+import type { Sim } from '../kernel/sim.js';
+import { AnswerCache } from './answer-cache.js';
+import { DeviceClock, type DeviceClockConfig } from './clock.js';
+import { type Signal, type SignalName, signals } from './signals.js';
+import type { BootOutcome, DeviceStorage } from './storage.js';
+
+export interface Route {
+  /** Destination address, or 'default' for everything without a more specific route. */
+  readonly dst: number | 'default';
+  readonly port: string;
+  /** Node at the other end of the hop (the gateway, or the destination itself). */
+  readonly nextHop: number;
+}
+
+export interface TelemetryChannel {
+  readonly channel: number;
+  readonly signal: SignalName;
+  /** Measurement noise, standard deviation in the signal's unit. */
+  readonly noise?: number;
+}
+
+export interface McuConfig {
+  readonly name: string;
+  readonly address: number;
+  readonly hardwareId: string;
+  readonly hardwareRev?: number;
+  readonly clock?: DeviceClockConfig;
+  readonly heartbeatPeriodMs?: number;
+  readonly telemetry?: {
+    readonly periodMs: number;
+    readonly samplesPerFrame?: number;
+    readonly channels: TelemetryChannel[];
+  };
+  /** Forward frames not addressed to us (gateway role). */
+  readonly gateway?: boolean;
+  readonly routes: Route[];
+  /** Firmware time from receiving a request to queueing its answer. */
+  readonly processingNs?: SimTime;
+  /** Independent watchdog: a hung firmware is reset after this long. Absent: no watchdog. */
+  readonly watchdogMs?: number;
+  readonly maxFrame?: number;
+}
+
+export type PowerState = 'off' | 'booting' | 'running' | 'hung';
+
+/**
+ * A simulated MCU: power, boot, its drifting clock, its ports, and the firmware behaviour the host
+ * talks to (bootloader or application). Every callback it schedules carries the power epoch it was
+ * scheduled in, so a reset silently cancels all pending work, as it does on real hardware.
+ */
+export class Mcu {
+  readonly clock: DeviceClock;
+  readonly counters = new CauseCounters();
+  readonly #ports = new Map<string, Carriage>();
+  readonly #answers = new AnswerCache();
+  readonly #rng: Prng;
+  #epoch = 0;
+  #state: PowerState = 'off';
+  #boot: BootOutcome | null = null;
+  #bootDeviceNs = 0;
+  #seq = 0;
+  #resetReason: number = ResetReason.power_on;
+  #resetCount = 0;
+  #extraProcessingNs = 0;
+  /** RESET with target bootloader: the next boot stays there. */
+  #stayInBootloader = false;
+  #pendingSamples: { channel: number; deviceTime: number; value: number }[] = [];
+  /** Extension point for roles (gateway time master) that need to see answers addressed to us. */
+  readonly #responseHandlers: ((header: FrameHeader, message: Message, stamp: RxStamp) => void)[] = [];
+  readonly #bootHandlers: (() => void)[] = [];
+  readonly #eventHandlers: ((header: FrameHeader, message: Message, stamp: RxStamp) => void)[] = [];
+
+  constructor(
+    readonly sim: Sim,
+    readonly config: McuConfig,
+    readonly storage: DeviceStorage | null = null,
+  ) {
+    this.#rng = sim.rng(`mcu:${config.name}`);
+    this.clock = new DeviceClock(config.clock ?? {}, sim.rng(`clock:${config.name}`));
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get address(): number {
+    return this.config.address;
+  }
+
+  get state(): PowerState {
+    return this.#state;
+  }
+
+  get mode(): number {
+    return this.#boot?.mode === 'app' ? DeviceMode.app : DeviceMode.bootloader;
+  }
+
+  get bootOutcome(): BootOutcome | null {
+    return this.#boot;
+  }
+
+  attach(port: Carriage): void {
+    this.#ports.set(port.name, port);
+    port.onFrame((frame, stamp) => this.#guard(() => this.#onFrame(port, frame, stamp))());
+  }
+
+  port(name: string): Carriage | undefined {
+    return this.#ports.get(name);
+  }
+
+  onResponse(handler: (header: FrameHeader, message: Message, stamp: RxStamp) => void): void {
+    this.#responseHandlers.push(handler);
+  }
+
+  /** Events addressed to us (HELLO, HEARTBEAT, TIME_SYNC_FOLLOWUP… from downstream nodes). */
+  onEvent(handler: (header: FrameHeader, message: Message, stamp: RxStamp) => void): void {
+    this.#eventHandlers.push(handler);
+  }
+
+  onBoot(handler: () => void): void {
+    this.#bootHandlers.push(handler);
+  }
+
+  /** Device clock reading (µs counter) now. */
+  nowUs(): number {
+    return this.clock.readUs(this.sim.now);
+  }
+
+  // ── power ────────────────────────────────────────────────────────────────────────────────────
+
+  powerOn(reason: number = ResetReason.power_on): void {
+    if (this.#state !== 'off') return;
+    this.#epoch++;
+    this.#resetReason = reason;
+    this.#state = 'booting';
+    this.#boot = this.storage?.powerOn({ stayInBootloader: this.#stayInBootloader }) ?? defaultBoot();
+    this.#stayInBootloader = false;
+    this.sim.record(
+      this.name,
+      'boot',
+      `${this.#boot.mode} fw ${this.#boot.firmwareVersion.join('.')}${this.#boot.note ? ` (${this.#boot.note})` : ''}`,
+    );
+    this.after(this.#boot.bootNs, () => this.#started());
+  }
+
+  powerOff(): void {
+    if (this.#state === 'off') return;
+    this.#epoch++;
+    this.#state = 'off';
+    this.storage?.powerLost();
+    for (const p of this.#ports.values()) p.reset();
+    this.#answers.clear();
+    this.#pendingSamples = [];
+    this.sim.record(this.name, 'power_off');
+  }
+
+  /** A reset: power stays on, RAM is lost, the boot path runs again. */
+  reset(reason: number): void {
+    this.#resetCount++;
+    this.powerOff();
+    this.powerOn(reason);
+  }
+
+  /** Fault: the firmware stops (no heartbeats, no answers); the watchdog resets it if there is one. */
+  hang(): void {
+    if (this.#state !== 'running') return;
+    this.#epoch++;
+    this.#state = 'hung';
+    this.sim.record(this.name, 'hang');
+    const epoch = this.#epoch;
+    if (this.config.watchdogMs !== undefined) {
+      this.sim.scheduler.after(this.config.watchdogMs * NS_PER_MS, () => {
+        if (this.#epoch === epoch) this.reset(ResetReason.watchdog);
+      });
+    }
+  }
+
+  /** Fault: a hard fault; the CPU resets at once. */
+  crash(): void {
+    if (this.#state === 'off') return;
+    this.sim.record(this.name, 'crash');
+    this.reset(ResetReason.fault);
+  }
+
+  /** Fault: answers take `extraNs` longer (a slow responder). */
+  slowDown(extraNs: SimTime): void {
+    this.#extraProcessingNs = extraNs;
+  }
+
+  // ── scheduling ───────────────────────────────────────────────────────────────────────────────
+
+  /** Runs `fn` after `delayNs` unless the MCU was reset or powered off meanwhile. */
+  after(delayNs: SimTime, fn: () => void): void {
+    this.sim.scheduler.after(delayNs, this.#guard(fn));
+  }
+
+  #guard(fn: () => void): () => void {
+    const epoch = this.#epoch;
+    return () => {
+      if (this.#epoch !== epoch || this.#state === 'off' || this.#state === 'hung') return;
+      fn();
+    };
+  }
+
+  /** A period in device time expressed in true ns: a fast device clock fires early. */
+  #deviceMs(ms: number): SimTime {
+    return (ms * NS_PER_MS) / (1 + this.clock.ratePpmAt(this.sim.now) * 1e-6);
+  }
+
+  #started(): void {
+    this.#state = 'running';
+    this.#bootDeviceNs = this.clock.deviceNsAt(this.sim.now);
+    this.sim.record(this.name, 'running', this.#boot?.mode);
+    this.send(ADDRESS_HOST, { type: 'hello', body: this.identity() });
+    this.#heartbeatLoop();
+    if (this.#boot?.mode === 'app' && this.config.telemetry) this.#telemetryLoop();
+    for (const h of this.#bootHandlers) h();
+  }
+
+  #heartbeatLoop(): void {
+    this.send(ADDRESS_HOST, { type: 'heartbeat', body: this.heartbeat() }, { priority: 0 });
+    this.after(this.#deviceMs(this.config.heartbeatPeriodMs ?? 1000), () => this.#heartbeatLoop());
+  }
+
+  #telemetryLoop(): void {
+    const t = this.config.telemetry!;
+    const deviceTime = this.nowUs();
+    for (const ch of t.channels) {
+      const signal: Signal = signals[ch.signal];
+      const noise = ch.noise ? ch.noise * this.#rng.normal() : 0;
+      this.#pendingSamples.push({
+        channel: ch.channel,
+        deviceTime,
+        value: Math.round((signal(this.sim.now) + noise) * 100) / 100,
+      });
+    }
+    if (this.#pendingSamples.length >= (t.samplesPerFrame ?? 1) * t.channels.length) {
+      this.send(
+        ADDRESS_HOST,
+        { type: 'telemetry', body: { samples: this.#pendingSamples } },
+        { priority: 2 },
+      );
+      this.#pendingSamples = [];
+    }
+    this.after(this.#deviceMs(t.periodMs), () => this.#telemetryLoop());
+  }
+
+  // ── what the device says about itself ────────────────────────────────────────────────────────
+
+  uptimeMs(): number {
+    return Math.floor((this.clock.deviceNsAt(this.sim.now) - this.#bootDeviceNs) / NS_PER_MS);
+  }
+
+  identity(): Extract<Message, { type: 'hello' }>['body'] {
+    const boot = this.#boot ?? defaultBoot();
+    return {
+      uid: uidOf(this.name),
+      hardwareId: this.config.hardwareId,
+      hardwareRev: this.config.hardwareRev ?? 1,
+      firmwareVersion: boot.mode === 'app' ? boot.firmwareVersion : [0, 0, 0],
+      bootloaderVersion: boot.bootloaderVersion,
+      slots: boot.slots,
+      capabilities: 0b1111011 | (this.config.gateway ? 0b100 : 0),
+      maxFrame: this.config.maxFrame ?? 1100,
+      mode: this.mode,
+      protocolVersions: [1],
+      name: this.name,
+      clock: { counterBits: this.clock.counterBits, resolutionNs: this.clock.resolutionNs },
+      heartbeatPeriodMs: this.config.heartbeatPeriodMs ?? 1000,
+      ...(boot.securityCounter !== undefined ? { securityCounter: boot.securityCounter } : {}),
+      uptimeMs: this.uptimeMs(),
+    };
+  }
+
+  heartbeat(): Extract<Message, { type: 'heartbeat' }>['body'] {
+    const counters = new Map<number, number>();
+    const portErrors = { crc: 0, framing: 0, overrun: 0, isotp: 0, modbus: 0 };
+    for (const p of this.#ports.values()) {
+      for (const [cause, n] of Object.entries(p.counters())) {
+        if (cause === 'frames' || cause === 'frames_ok') continue;
+        if (cause.startsWith('cobs') || cause === 'oversize') portErrors.framing += n;
+        else if (cause === 'overrun') portErrors.overrun += n;
+        else if (p.kind === 'can') portErrors.isotp += n;
+        else if (p.kind === 'modbus') portErrors.modbus += n;
+      }
+    }
+    portErrors.crc = this.counters.get('bad_crc');
+    const add = (id: number, n: number) => n > 0 && counters.set(id, n);
+    add(ErrorCounter.crc, portErrors.crc);
+    add(ErrorCounter.framing, portErrors.framing);
+    add(ErrorCounter.overrun, portErrors.overrun);
+    add(ErrorCounter.isotp, portErrors.isotp);
+    add(ErrorCounter.modbus, portErrors.modbus);
+    add(ErrorCounter.flash, this.storage?.flashErrors() ?? 0);
+    add(ErrorCounter.forward_drop, this.counters.get('forward_drop'));
+    add(ErrorCounter.queue_drop, this.counters.get('too_large'));
+    return {
+      uptimeMs: this.uptimeMs(),
+      mode: this.mode,
+      health: 0,
+      resetReason: this.#resetReason,
+      resetCount: this.#resetCount,
+      ...(counters.size > 0 ? { counters } : {}),
+      periodMs: this.config.heartbeatPeriodMs ?? 1000,
+      deviceTime: this.nowUs(),
+    };
+  }
+
+  // ── sending ──────────────────────────────────────────────────────────────────────────────────
+
+  nextSeq(): number {
+    this.#seq = (this.#seq + 1) & 0xffff;
+    return this.#seq;
+  }
+
+  /** Sends a message we originate (or answer). Returns false when there is no route or it is too large. */
+  send(
+    dst: number,
+    message: Message | ((startNs: SimTime | undefined) => Message),
+    opts: {
+      seq?: number;
+      response?: boolean;
+      priority?: Priority;
+      started?: (startNs: SimTime) => void;
+      record?: Uint8Array[];
+    } = {},
+  ): boolean {
+    const route = this.#route(dst);
+    if (!route) {
+      this.counters.add('no_route');
+      return false;
+    }
+    const seq = opts.seq ?? this.nextSeq();
+    const priority = opts.priority ?? 2;
+    const header = { dst, src: this.address, seq, response: opts.response ?? false, priority };
+    const build = (startNs: SimTime | undefined) => {
+      const m = typeof message === 'function' ? message(startNs) : message;
+      const bytes = encodeFrame(header, m);
+      opts.record?.push(bytes);
+      return bytes;
+    };
+    route.carriage.send({
+      priority,
+      nextHop: route.nextHop,
+      build,
+      ...(opts.started ? { started: opts.started } : {}),
+    });
+    return true;
+  }
+
+  #route(dst: number): { carriage: Carriage; nextHop: number } | null {
+    const routes = this.config.routes;
+    const r = routes.find((x) => x.dst === dst) ?? routes.find((x) => x.dst === 'default');
+    const carriage = r ? this.#ports.get(r.port) : undefined;
+    return r && carriage ? { carriage, nextHop: r.nextHop } : null;
+  }
+
+  // ── receiving ────────────────────────────────────────────────────────────────────────────────
+
+  #onFrame(port: Carriage, bytes: Uint8Array, stamp: RxStamp): void {
+    const raw = decodeRawFrame(bytes, this.config.maxFrame ?? 4096);
+    if (!raw.ok) {
+      this.counters.add(raw.error.code);
+      this.sim.record(this.name, 'rx_bad', `${port.name} ${raw.error.code}`);
+      return;
+    }
+    const h = raw.value.header;
+    if (h.dst !== this.address && h.dst !== ADDRESS_BROADCAST) {
+      if (this.config.gateway) this.#forward(port, bytes, h);
+      return;
+    }
+    if (h.dst === ADDRESS_BROADCAST && this.config.gateway) this.#forward(port, bytes, h);
+    const delay = (this.config.processingNs ?? 50_000) + this.#extraProcessingNs;
+    // A CPU stalled by a flash erase cannot run the handler before the erase ends.
+    const stall = Math.max(0, (this.storage?.busyUntil() ?? 0) - this.sim.now);
+    this.after(delay + stall, () => this.#dispatch(h, raw.value.body, stamp));
+  }
+
+  #dispatch(h: FrameHeader, body: Uint8Array, stamp: RxStamp): void {
+    const decoded = decodeMessageBody(h.type, body);
+    const unicastRequest = !h.response && h.dst === this.address;
+    if (!decoded.ok) {
+      this.counters.add(decoded.error.code);
+      if (unicastRequest) this.#error(h, ErrorCode.bad_request, decoded.error.message);
+      return;
+    }
+    const message = decoded.value;
+    if (message.type === 'unknown') {
+      this.counters.add('unknown_type');
+      if (unicastRequest)
+        this.#error(h, ErrorCode.unknown_type, `type 0x${h.type.toString(16)} is not known`);
+      return;
+    }
+    if (h.response) {
+      for (const handler of this.#responseHandlers) handler(h, message, stamp);
+      return;
+    }
+    if (MESSAGES[message.type as MessageName].expects.length === 0) {
+      for (const handler of this.#eventHandlers) handler(h, message, stamp);
+      return; // an event: nothing to answer
+    }
+    if (h.dst === ADDRESS_BROADCAST) {
+      this.#execute(h, message, stamp, []);
+      return;
+    }
+    const cached = this.#answers.get(h.src, h.seq);
+    if (cached) {
+      this.counters.add('duplicate_request');
+      for (const bytes of cached) this.#resendRaw(h.src, bytes);
+      return;
+    }
+    this.#execute(h, message, stamp, this.#answers.open(h.src, h.seq));
+  }
+
+  #resendRaw(dst: number, bytes: Uint8Array): void {
+    const route = this.#route(dst);
+    route?.carriage.send({ priority: 1, nextHop: route.nextHop, build: () => bytes });
+  }
+
+  #reply(h: FrameHeader, record: Uint8Array[]) {
+    return (
+      m: Message | ((startNs: SimTime | undefined) => Message),
+      started?: (startNs: SimTime) => void,
+    ) => {
+      if (h.dst === ADDRESS_BROADCAST) return; // broadcasts are never answered
+      this.send(h.src, m, {
+        seq: h.seq,
+        response: true,
+        priority: h.priority,
+        record,
+        ...(started ? { started } : {}),
+      });
+    };
+  }
+
+  #error(h: FrameHeader, code: number, text: string): void {
+    this.send(
+      h.src,
+      { type: 'error', body: { code, message: text, requestType: h.type } },
+      { seq: h.seq, response: true },
+    );
+  }
+
+  #execute(h: FrameHeader, message: Message, stamp: RxStamp, record: Uint8Array[]): void {
+    const reply = this.#reply(h, record);
+    switch (message.type) {
+      case 'identify':
+        reply({ type: 'hello', body: this.identity() });
+        return;
+      case 'ping':
+        reply({ type: 'pong', body: message.body.nonce !== undefined ? { nonce: message.body.nonce } : {} });
+        return;
+      case 'time_sync_req':
+        this.#answerTimeSync(h, message.body.t1, stamp, reply);
+        return;
+      case 'reset': {
+        reply({ type: 'ok', body: {} });
+        const target = message.body.target ?? 0;
+        this.after((message.body.delayMs ?? 10) * NS_PER_MS, () => {
+          this.sim.record(this.name, 'reset_requested', `target ${target}`);
+          this.#stayInBootloader = target === 1;
+          this.reset(ResetReason.software);
+        });
+        return;
+      }
+      case 'update_begin':
+      case 'update_chunk':
+      case 'update_verify':
+      case 'update_activate':
+      case 'update_confirm':
+      case 'update_abort':
+      case 'update_status_req':
+        if (!this.storage) {
+          reply({ type: 'error', body: { code: ErrorCode.not_supported, requestType: h.type } });
+          return;
+        }
+        this.storage.handleUpdate(
+          message,
+          (m) => {
+            reply(m);
+            // ACTIVATE answered OK: reset into the new image once the answer has left (a reset before
+            // would tear it, and the host would redo the step).
+            if (message.type === 'update_activate' && m.type === 'ok') {
+              this.after(20 * NS_PER_MS, () => this.reset(ResetReason.update));
+            }
+          },
+          (m) => this.send(h.src, m, { priority: 3 }),
+        );
+        return;
+      default:
+        for (const handler of this.#requestHandlers) if (handler(h, message, stamp, reply)) return;
+        reply({ type: 'error', body: { code: ErrorCode.not_supported, requestType: h.type } });
+    }
+  }
+
+  readonly #requestHandlers: ((
+    h: FrameHeader,
+    message: Message,
+    stamp: RxStamp,
+    reply: (m: Message) => void,
+  ) => boolean)[] = [];
+
+  /** Roles add request types (a gateway answers TOPOLOGY_REQ). Return true when handled. */
+  onRequest(
+    handler: (h: FrameHeader, message: Message, stamp: RxStamp, reply: (m: Message) => void) => boolean,
+  ): void {
+    this.#requestHandlers.push(handler);
+  }
+
+  /**
+   * t2 is the device clock at the end of the request on the wire. t3 goes into the answer when the
+   * port knows when the answer will start (UART, Modbus: one-step); otherwise (CAN) it follows in
+   * TIME_SYNC_FOLLOWUP once the answer has started (two-step).
+   */
+  #answerTimeSync(
+    h: FrameHeader,
+    t1: number,
+    stamp: RxStamp,
+    reply: (m: Message | ((startNs: SimTime | undefined) => Message), started?: (s: SimTime) => void) => void,
+  ): void {
+    const t2 = this.clock.readUs(stamp.endNs);
+    let oneStep = false;
+    reply(
+      (startNs) => {
+        if (startNs === undefined) return { type: 'time_sync_resp', body: { t1, t2 } };
+        oneStep = true;
+        return { type: 'time_sync_resp', body: { t1, t2, t3: this.clock.readUs(startNs) } };
+      },
+      (startNs) => {
+        if (oneStep) return;
+        this.send(
+          h.src,
+          { type: 'time_sync_followup', body: { t1, t3: this.clock.readUs(startNs) } },
+          { priority: 0 },
+        );
+      },
+    );
+  }
+
+  // ── gateway forwarding (docs/protocol.md §9) ─────────────────────────────────────────────────
+
+  /** Gateways watch what they forward (to learn who is alive behind them) without changing it. */
+  onForward(handler: (header: FrameHeader, bytes: Uint8Array) => void): void {
+    this.#forwardHandlers.push(handler);
+  }
+
+  readonly #forwardHandlers: ((header: FrameHeader, bytes: Uint8Array) => void)[] = [];
+
+  #forward(from: Carriage, bytes: Uint8Array, h: FrameHeader): void {
+    for (const handler of this.#forwardHandlers) handler(h, bytes);
+    const isRequest = !h.response && h.dst !== ADDRESS_BROADCAST;
+    if (h.ttl <= 1) {
+      this.counters.add('forward_drop');
+      this.sim.record(this.name, 'forward_drop', `ttl_expired ${h.src}→${h.dst} seq ${h.seq}`);
+      if (isRequest) this.#routingError(h, ErrorCode.ttl_expired, 'TTL expired');
+      return;
+    }
+    const out = withTtl(bytes, h.ttl - 1);
+    if (h.dst === ADDRESS_BROADCAST) {
+      for (const p of this.#ports.values()) {
+        if (p !== from) p.send({ priority: h.priority, nextHop: ADDRESS_BROADCAST, build: () => out });
+      }
+      return;
+    }
+    const route = this.#route(h.dst);
+    if (!route || route.carriage === from) {
+      this.counters.add('forward_drop');
+      this.sim.record(this.name, 'forward_drop', `no_route ${h.src}→${h.dst} seq ${h.seq}`);
+      if (isRequest) this.#routingError(h, ErrorCode.no_route, `no route to 0x${h.dst.toString(16)}`);
+      return;
+    }
+    if (out.length > route.carriage.mtu) {
+      this.counters.add('too_large');
+      if (isRequest)
+        this.#routingError(h, ErrorCode.too_large, `frame of ${out.length} bytes`, route.carriage.mtu);
+      return;
+    }
+    this.counters.add('forwarded');
+    route.carriage.send({ priority: h.priority, nextHop: route.nextHop, build: () => out });
+  }
+
+  #routingError(h: FrameHeader, code: number, text: string, detail?: number): void {
+    this.send(
+      h.src,
+      {
+        type: 'error',
+        body: {
+          code,
+          message: text,
+          requestType: h.type,
+          reporter: this.address,
+          ...(detail !== undefined ? { detail } : {}),
+        },
+      },
+      { seq: h.seq, response: true },
+    );
+  }
+}
+
+function defaultBoot(): BootOutcome {
+  return {
+    mode: 'app',
+    firmwareVersion: [1, 0, 0],
+    bootloaderVersion: [1, 0, 0],
+    testBoot: false,
+    bootNs: 5 * NS_PER_MS,
+    slots: [],
+  };
+}
+
+function uidOf(name: string): Uint8Array {
+  const out = new Uint8Array(12);
+  for (let i = 0; i < name.length; i++) out[i % 12] = (out[i % 12]! * 31 + name.charCodeAt(i)) & 0xff;
+  return out;
+}

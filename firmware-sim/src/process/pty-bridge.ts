@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+import type { ByteEndpoint } from '../links/endpoints.js';
+import type { RealtimeDriver } from './realtime.js';
+
+/**
+ * Exposes a host-facing simulated line as a pseudo-terminal. socat creates a linked pty pair: the
+ * daemon opens `<dir>/<name>` like any serial device; the simulator opens the other end with serialport
+ * (the same stack the daemon uses) and moves bytes between it and the line's host endpoint, in real time.
+ */
+export class PtyBridge {
+  readonly path: string;
+  readonly #simPath: string;
+  #socat: ChildProcess | null = null;
+  #port: SerialPort | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly endpoint: ByteEndpoint,
+    readonly driver: RealtimeDriver,
+    readonly baud: number,
+  ) {
+    this.path = join(dir, name);
+    this.#simPath = join(dir, `.${name}.sim`);
+  }
+
+  async open(): Promise<void> {
+    const socat = spawn(
+      'socat',
+      [`pty,raw,echo=0,link=${this.path}`, `pty,raw,echo=0,link=${this.#simPath}`],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    this.#socat = socat;
+    let stderr = '';
+    socat.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const spawnError = new Promise<never>((_, reject) => {
+      socat.on('error', (e) =>
+        reject(new Error(`cannot start socat for ${this.name}: ${e.message} (install socat)`)),
+      );
+      socat.on('exit', (code) =>
+        reject(new Error(`socat for ${this.name} exited (${code}): ${stderr.trim()}`)),
+      );
+    });
+    await Promise.race([waitForPaths([this.path, this.#simPath]), spawnError]);
+    const port = new SerialPort({ path: this.#simPath, baudRate: this.baud, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+    this.#port = port;
+    port.on('data', (data: Buffer) => this.driver.inject(() => this.endpoint.write(new Uint8Array(data))));
+    this.endpoint.onReceive((bytes) => {
+      port.write(Buffer.from(bytes));
+    });
+  }
+
+  async close(): Promise<void> {
+    const port = this.#port;
+    this.#port = null;
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    this.#socat?.kill();
+    this.#socat = null;
+  }
+}
+
+async function waitForPaths(paths: string[], timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!paths.every((p) => existsSync(p))) {
+    if (Date.now() - start > timeoutMs) throw new Error(`pty links did not appear: ${paths.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

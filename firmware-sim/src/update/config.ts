@@ -1,0 +1,34 @@
+import type { FlashConfig } from '../flash/config.js';
+
+export interface ReceiverConfig {
+  /** Largest UPDATE_CHUNK data accepted (≤ 4096, the message limit; a multiple of the write unit). */
+  readonly maxChunk: number;
+  /** Chunks accepted beyond `cumulative` (RAM buffers for chunks waiting for the flash); ≤ 512. */
+  readonly window: number;
+}
+
+export const DEFAULT_RECEIVER_CONFIG: ReceiverConfig = { maxChunk: 1024, window: 8 };
+
+/** The sack bitmap (≤ 64 bytes) names at most 512 chunks beyond the cumulative one. */
+export const MAX_WINDOW = 512;
+
+export function receiverConfigProblems(c: ReceiverConfig, writeUnit: number): string[] {
+  const problems: string[] = [];
+  if (!(c.maxChunk >= writeUnit && c.maxChunk <= 4096 && c.maxChunk % writeUnit === 0)) {
+    problems.push(`maxChunk ${c.maxChunk} must be a multiple of ${writeUnit} in ${writeUnit}..4096`);
+  }
+  if (!(Number.isInteger(c.window) && c.window >= 1 && c.window <= MAX_WINDOW)) {
+    problems.push(`window ${c.window} must be 1..${MAX_WINDOW}`);
+  }
+  return problems;
+}
+
+/**
+ * UPDATE_STATUS `flashWriteUs`: flash time per maxChunk chunk, programming plus its share of the sector
+ * erase. A host keeps window × chunk time on the wire ≥ this to keep the flash busy.
+ */
+export function flashWriteUs(flash: FlashConfig, maxChunk: number): number {
+  const program = (maxChunk / flash.writeUnit) * flash.programNsPerUnit;
+  const erase = (flash.eraseNsPerSector * maxChunk) / flash.sectorSize;
+  return Math.ceil((program + erase) / 1000);
+}

@@ -1,0 +1,15 @@
+export { ChunkWriter } from './chunk-writer.js';
+export {
+  DEFAULT_RECEIVER_CONFIG,
+  flashWriteUs,
+  MAX_WINDOW,
+  type ReceiverConfig,
+  receiverConfigProblems,
+} from './config.js';
+export { FlashStorage, type FlashStorageOptions } from './flash-storage.js';
+export { type DropCause, UpdateReceiver, type UpdateReceiverDeps } from './receiver.js';
+export type { ErrorCodeName } from './replies.js';
+export type { RunningImage } from './running.js';
+export { buildSack, sackChunks } from './sack.js';
+export type { Session, SessionState } from './session.js';
+export { chooseTarget, resumePoint, type TransferKey } from './target.js';

@@ -1,0 +1,228 @@
+import { CauseCounters, modbus } from '@mcubus/protocol';
+
+export interface ModbusMasterOptions {
+  /** Slave addresses of the mcubus devices on this line, polled in turn. */
+  readonly slaves: readonly number[];
+  readonly timing: modbus.RtuTiming;
+  /** How long to wait for a response before declaring a timeout (µs). */
+  readonly responseTimeoutUs: number;
+  /** Gap between two empty polls of the same slave when it has nothing to say (µs). */
+  readonly idlePollUs: number;
+  /** Back-off after a busy (exception 06) answer (µs). */
+  readonly busyBackoffUs?: number;
+  /** Extra silence on top of t3.5 between transactions (USB adapter latency, µs). */
+  readonly extraGapUs?: number;
+}
+
+export type MasterInput =
+  | { readonly type: 'send'; readonly slave: number; readonly frame: Uint8Array; readonly handle: number }
+  | {
+      readonly type: 'read';
+      readonly slave: number;
+      readonly fn: 0x03 | 0x04;
+      readonly start: number;
+      readonly quantity: number;
+      readonly handle: number;
+    }
+  | { readonly type: 'bytes'; readonly bytes: Uint8Array }
+  | { readonly type: 'tick' };
+
+export type MasterEmit =
+  | { readonly type: 'frame'; readonly slave: number; readonly frame: Uint8Array; readonly endUs: number }
+  | { readonly type: 'delivered'; readonly handle: number; readonly slave: number }
+  | {
+      readonly type: 'registers';
+      readonly handle: number;
+      readonly slave: number;
+      readonly registers: readonly number[];
+    }
+  | { readonly type: 'failed'; readonly handle: number; readonly slave: number; readonly reason: string }
+  | { readonly type: 'timeout'; readonly slave: number }
+  | { readonly type: 'exception'; readonly slave: number; readonly code: number };
+
+export interface MasterOutput {
+  /** ADUs to write, in order. */
+  readonly send: Uint8Array[];
+  readonly wakeAt?: number;
+  readonly emit: MasterEmit[];
+}
+
+/**
+ * Callers convert between µs and their own clock (ns in the simulator), which can land a hair before a
+ * deadline; a deadline within this margin counts as reached, so a wake-up always makes progress.
+ */
+const EPSILON_US = 1e-3;
+/** Margin on top of t3.5 so that rounding never makes our gap shorter than the rule. */
+const GAP_MARGIN_US = 1;
+
+type Job =
+  | { kind: 'frame'; slave: number; frame: Uint8Array; handle: number }
+  | { kind: 'read'; slave: number; fn: 0x03 | 0x04; start: number; quantity: number; handle: number };
+
+interface InFlight {
+  readonly job: Job | null;
+  readonly slave: number;
+  readonly deadlineUs: number;
+}
+
+/**
+ * Sans-IO Modbus RTU master for the mcubus FC 0x41 tunnel (docs/protocol.md §8): one transaction at a
+ * time on the line; a slave with something to say (its last answer carried a frame) is polled again
+ * at once, others every `idlePollUs`; our own frames ride in the poll requests. Time in µs.
+ */
+export class ModbusTunnelMaster {
+  readonly counters = new CauseCounters();
+  readonly #framer: modbus.RtuFramer;
+  readonly #jobs: Job[] = [];
+  readonly #nextPollUs = new Map<number, number>();
+  #inFlight: InFlight | null = null;
+  /** The line must stay quiet until then (t3.5 after the last byte, or a busy back-off). */
+  #quietUntilUs = 0;
+  #cursor = 0;
+
+  constructor(readonly opts: ModbusMasterOptions) {
+    this.#framer = new modbus.RtuFramer({ role: 'master', timing: opts.timing });
+    for (const s of opts.slaves) this.#nextPollUs.set(s, 0);
+  }
+
+  handle(input: MasterInput, nowUs: number): MasterOutput {
+    const out: { send: Uint8Array[]; emit: MasterEmit[] } = { send: [], emit: [] };
+    switch (input.type) {
+      case 'send':
+        this.#jobs.push({ kind: 'frame', slave: input.slave, frame: input.frame, handle: input.handle });
+        break;
+      case 'read':
+        this.#jobs.push({ kind: 'read', ...input });
+        break;
+      case 'bytes':
+        for (const r of this.#framer.push(input.bytes, nowUs)) this.#onAdu(r, nowUs, out.emit);
+        break;
+      case 'tick':
+        break;
+    }
+    this.#expire(nowUs, out.emit);
+    this.#startNext(nowUs, out);
+    const wakeAt = this.#wakeAt();
+    return wakeAt === undefined ? out : { ...out, wakeAt };
+  }
+
+  #onAdu(r: ReturnType<modbus.RtuFramer['push']>[number], nowUs: number, emit: MasterEmit[]): void {
+    if (!r.ok) return; // counted by the framer
+    const f = this.#inFlight;
+    if (!f || r.value.address !== f.slave) {
+      this.counters.add('unexpected_response');
+      return;
+    }
+    const res = modbus.responseFromAdu(r.value);
+    this.#inFlight = null;
+    this.#quietUntilUs = nowUs + this.opts.timing.t35Us + GAP_MARGIN_US + (this.opts.extraGapUs ?? 0);
+    if (!res.ok) {
+      this.counters.add(`bad_response_${res.error.code}`);
+      this.#retry(f);
+      return;
+    }
+    const response = res.value;
+    if (response.kind === 'exception') {
+      this.counters.add(`exception_${response.code}`);
+      emit.push({ type: 'exception', slave: f.slave, code: response.code });
+      if (response.code === modbus.ExceptionCode.SERVER_DEVICE_BUSY) {
+        this.#quietUntilUs = nowUs + (this.opts.busyBackoffUs ?? 20_000);
+        this.#retry(f);
+      } else if (f.job) {
+        emit.push({
+          type: 'failed',
+          handle: f.job.handle,
+          slave: f.slave,
+          reason: modbus.exceptionName(response.code) ?? `exception ${response.code}`,
+        });
+      }
+      return;
+    }
+    if (f.job?.kind === 'frame') emit.push({ type: 'delivered', handle: f.job.handle, slave: f.slave });
+    if (response.kind === 'read_registers' && f.job?.kind === 'read') {
+      emit.push({ type: 'registers', handle: f.job.handle, slave: f.slave, registers: response.registers });
+    }
+    if (response.kind === 'mcubus') {
+      if (response.frame) {
+        emit.push({ type: 'frame', slave: f.slave, frame: response.frame, endUs: nowUs });
+        this.#nextPollUs.set(f.slave, 0); // it may have more: ask again at once
+      } else {
+        this.#nextPollUs.set(f.slave, nowUs + this.opts.idlePollUs);
+      }
+    }
+  }
+
+  /** Busy answers are retried; the frame goes again at the head of the queue. */
+  #retry(f: InFlight): void {
+    if (f.job) this.#jobs.unshift(f.job);
+  }
+
+  #expire(nowUs: number, emit: MasterEmit[]): void {
+    const f = this.#inFlight;
+    if (!f || nowUs < f.deadlineUs - EPSILON_US) return;
+    this.#inFlight = null;
+    this.#framer.reset();
+    this.counters.add('timeout');
+    emit.push({ type: 'timeout', slave: f.slave });
+    // At most once: a frame whose transaction timed out may have arrived; mcubus retransmits end to end.
+    if (f.job) emit.push({ type: 'failed', handle: f.job.handle, slave: f.slave, reason: 'timeout' });
+    this.#nextPollUs.set(f.slave, nowUs + this.opts.idlePollUs);
+    this.#quietUntilUs = nowUs + this.opts.timing.t35Us + GAP_MARGIN_US;
+  }
+
+  #startNext(nowUs: number, out: { send: Uint8Array[] }): void {
+    if (this.#inFlight || nowUs < this.#quietUntilUs - EPSILON_US) return;
+    const job = this.#jobs.shift() ?? null;
+    const slave = job ? job.slave : this.#duePoll(nowUs);
+    if (slave === undefined) return;
+    let request: modbus.ModbusRequest;
+    if (job?.kind === 'read') {
+      request = {
+        address: slave,
+        kind: 'read_registers',
+        function: job.fn,
+        start: job.start,
+        quantity: job.quantity,
+      };
+    } else {
+      request = {
+        address: slave,
+        kind: 'mcubus',
+        function: 0x41,
+        frame: job?.kind === 'frame' ? job.frame : null,
+      };
+    }
+    const adu = modbus.encodeRequest(request);
+    if (!adu.ok) {
+      this.counters.add(`encode_${adu.error.code}`);
+      return;
+    }
+    const txUs = modbus.aduTimeUs(adu.value.length, this.opts.timing);
+    this.#inFlight = { job, slave, deadlineUs: nowUs + txUs + this.opts.responseTimeoutUs };
+    this.counters.add(job ? `request_${job.kind}` : 'poll');
+    out.send.push(adu.value);
+  }
+
+  #duePoll(nowUs: number): number | undefined {
+    const slaves = this.opts.slaves;
+    for (let i = 0; i < slaves.length; i++) {
+      const s = slaves[(this.#cursor + i) % slaves.length]!;
+      if ((this.#nextPollUs.get(s) ?? 0) <= nowUs + EPSILON_US) {
+        this.#cursor = (this.#cursor + i + 1) % slaves.length;
+        return s;
+      }
+    }
+    return undefined;
+  }
+
+  #wakeAt(): number | undefined {
+    if (this.#inFlight) return this.#inFlight.deadlineUs;
+    const candidates = [this.#quietUntilUs];
+    if (this.#jobs.length === 0) {
+      const polls = [...this.#nextPollUs.values()];
+      if (polls.length === 0) return undefined;
+      candidates.push(Math.min(...polls));
+    }
+    return Math.max(...candidates);
+  }
+}
