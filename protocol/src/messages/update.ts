@@ -11,7 +11,11 @@ export const updateBegin = struct('update_begin', {
   size: req(3, u32, 'Image size in bytes.'),
   sha256: req(4, bytes({ exact: 32 }), 'SHA-256 of the whole image: the resume key.'),
   chunkSize: req(5, u16, 'Size of every chunk but the last.'),
-  manifest: opt(6, bytes({ max: 1024 }), 'Signed manifest envelope (§12); checked before anything is erased, and again before boot.'),
+  manifest: opt(
+    6,
+    bytes({ max: 1024 }),
+    'Signed manifest envelope (§12); checked before anything is erased, and again before boot.',
+  ),
 });
 
 /** UPDATE_CHUNK (0x11): `data` belongs at byte `offset` of the image. Not answered one by one. */
