@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ms, Sim } from '../src/kernel/sim.js';
 import { RtuLine, type RtuLineOptions } from '../src/links/rtu-line.js';
-import type { LineEndpoint } from '../src/links/uart-endpoint.js';
 import { lineFormat } from '../src/links/uart-format.js';
-
-interface Chunk {
-  readonly bytes: number[];
-  readonly at: number;
-}
-
-function collect(ep: LineEndpoint): { chunks: Chunk[]; bytes: () => number[] } {
-  const chunks: Chunk[] = [];
-  ep.onReceive((b, at) => chunks.push({ bytes: [...b], at }));
-  return { chunks, bytes: () => chunks.flatMap((c) => c.bytes) };
-}
-
-function pattern(n: number, salt = 0): Uint8Array {
-  return Uint8Array.from({ length: n }, (_, i) => (i * 31 + salt) & 0xff);
-}
+import { collect, pattern } from './support/line-capture.js';
 
 function line(sim: Sim, extra: Partial<RtuLineOptions> = {}) {
   const l = new RtuLine(sim, { name: 'rs485', ...extra });

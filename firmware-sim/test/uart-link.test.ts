@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ms, Sim } from '../src/kernel/sim.js';
-import type { LineEndpoint } from '../src/links/uart-endpoint.js';
 import { byteTimeNs, type FrameSpec, lineFormat } from '../src/links/uart-format.js';
 import { UartLink, type UartLinkOptions } from '../src/links/uart-link.js';
-
-interface Chunk {
-  readonly bytes: number[];
-  readonly at: number;
-}
-
-function collect(ep: LineEndpoint): { chunks: Chunk[]; bytes: () => number[] } {
-  const chunks: Chunk[] = [];
-  ep.onReceive((b, at) => chunks.push({ bytes: [...b], at }));
-  return { chunks, bytes: () => chunks.flatMap((c) => c.bytes) };
-}
-
-function pattern(n: number, salt = 0): Uint8Array {
-  return Uint8Array.from({ length: n }, (_, i) => (i * 31 + salt) & 0xff);
-}
+import { collect, pattern } from './support/line-capture.js';
 
 function link(sim: Sim, extra: Partial<UartLinkOptions> = {}, spec: FrameSpec = '8N1', baud = 115200) {
   return new UartLink(sim, {

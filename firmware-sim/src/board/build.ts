@@ -64,20 +64,14 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
 
   for (const m of spec.mcus) {
     const storage = opts.storageFor ? opts.storageFor(m, sim) : factoryStorage(m, sim);
+    const { ports: _ports, gateway, processingUs, powerOnAtMs: _powerOn, ...identity } = m;
     const mcu = new Mcu(
       sim,
       {
-        name: m.name,
-        address: m.address,
-        hardwareId: m.hardwareId,
+        ...identity,
         routes: mcuRoutes.get(m.name) ?? [],
-        ...(m.hardwareRev !== undefined ? { hardwareRev: m.hardwareRev } : {}),
-        ...(m.clock ? { clock: m.clock } : {}),
-        ...(m.heartbeatPeriodMs !== undefined ? { heartbeatPeriodMs: m.heartbeatPeriodMs } : {}),
-        ...(m.telemetry ? { telemetry: m.telemetry } : {}),
-        ...(m.watchdogMs !== undefined ? { watchdogMs: m.watchdogMs } : {}),
-        ...(m.processingUs !== undefined ? { processingNs: m.processingUs * NS_PER_US } : {}),
-        gateway: m.gateway !== undefined,
+        ...(processingUs !== undefined ? { processingNs: processingUs * NS_PER_US } : {}),
+        gateway: gateway !== undefined,
       },
       storage,
     );

@@ -1,7 +1,6 @@
 import type { FaultRule } from '../links/faults.js';
 import type { FrameSpec } from '../links/uart-format.js';
-import type { DeviceClockConfig } from '../mcu/clock.js';
-import type { TelemetryChannel } from '../mcu/mcu.js';
+import type { McuIdentity } from '../mcu/mcu.js';
 
 /** A board as data: buses, MCUs, where the host is attached, and faults at times. */
 export interface BoardSpec {
@@ -57,19 +56,8 @@ export interface PortSpec {
   readonly rxFifoBytes?: number;
 }
 
-export interface McuSpec {
-  readonly name: string;
-  readonly address: number;
-  readonly hardwareId: string;
-  readonly hardwareRev?: number;
-  readonly clock?: DeviceClockConfig;
-  readonly heartbeatPeriodMs?: number;
-  readonly telemetry?: {
-    readonly periodMs: number;
-    readonly samplesPerFrame?: number;
-    readonly channels: TelemetryChannel[];
-  };
-  readonly watchdogMs?: number;
+export interface McuSpec extends McuIdentity {
+  /** Firmware time from receiving a request to queueing its answer (default 50 µs). */
   readonly processingUs?: number;
   readonly ports: readonly PortSpec[];
   /** This MCU forwards between its buses. */

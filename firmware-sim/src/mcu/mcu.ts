@@ -40,7 +40,8 @@ export interface TelemetryChannel {
   readonly noise?: number;
 }
 
-export interface McuConfig {
+/** What an MCU is and how its firmware behaves: shared by scenario data (McuSpec) and the model. */
+export interface McuIdentity {
   readonly name: string;
   readonly address: number;
   readonly hardwareId: string;
@@ -52,13 +53,16 @@ export interface McuConfig {
     readonly samplesPerFrame?: number;
     readonly channels: TelemetryChannel[];
   };
+  /** Independent watchdog: a hung firmware is reset after this long. Absent: no watchdog. */
+  readonly watchdogMs?: number;
+}
+
+export interface McuConfig extends McuIdentity {
   /** Forward frames not addressed to us (gateway role). */
   readonly gateway?: boolean;
   readonly routes: Route[];
   /** Firmware time from receiving a request to queueing its answer. */
   readonly processingNs?: SimTime;
-  /** Independent watchdog: a hung firmware is reset after this long. Absent: no watchdog. */
-  readonly watchdogMs?: number;
   readonly maxFrame?: number;
 }
 

@@ -9,15 +9,11 @@ import {
   sha256Digest,
   verifySignedManifest,
 } from '@mcubus/protocol';
-import type { Bootloader } from '../boot/bootloader.js';
-import type { BootTiming, DeviceConstants } from '../boot/device.js';
+import type { Bootloader, BootloaderDeps } from '../boot/bootloader.js';
 import { headerCapacity } from '../boot/image-header.js';
 import { inspectSlot } from '../boot/slot-check.js';
 import { commitBootloaderSlot, writeSlotHeader } from '../boot/slot-writer.js';
-import type { BootStateStore } from '../boot/state-store.js';
-import type { Flash } from '../flash/flash.js';
 import {
-  type FlashLayout,
   SLOT_INDICES,
   type SlotIndex,
   slotCapacity,
@@ -26,7 +22,6 @@ import {
   slotRegion,
 } from '../flash/layout.js';
 import type { SimTime } from '../kernel/scheduler.js';
-import type { Sim } from '../kernel/sim.js';
 import { ChunkWriter } from './chunk-writer.js';
 import {
   DEFAULT_RECEIVER_CONFIG,
@@ -40,14 +35,8 @@ import { buildSack } from './sack.js';
 import { type Session, WIRE_STATE } from './session.js';
 import { bytesEqual, chooseTarget, resumePoint, sameImage } from './target.js';
 
-export interface UpdateReceiverDeps {
-  readonly sim: Sim;
-  readonly name: string;
-  readonly flash: Flash;
-  readonly layout: FlashLayout;
-  readonly device: DeviceConstants;
-  readonly timing: BootTiming;
-  readonly store: BootStateStore;
+/** The receiver works on the bootloader's flash and state, and asks it to mark and confirm slots. */
+export interface UpdateReceiverDeps extends BootloaderDeps {
   readonly bootloader: Bootloader;
 }
 
