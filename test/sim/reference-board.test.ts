@@ -20,6 +20,12 @@ describe('reference board (gateway on UART, two CAN nodes behind it, one Modbus 
       expect(hb.length, `${name} heartbeats`).toBeLessThanOrEqual(11);
     }
     expect(host.badFrames).toEqual([]);
+    // Master and slave keep the Modbus silent intervals.
+    expect(board.links.modbus.get('rs485')!.counters).toMatchObject({
+      t35Violations: 0,
+      t15Gaps: 0,
+      collisions: 0,
+    });
     // Telemetry from behind the gateway carries device timestamps.
     expect(host.framesFrom(0x21, 'telemetry').length).toBeGreaterThan(15);
   });

@@ -33,9 +33,13 @@ const WINDOW = 16;
 export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
   const lastSeen = new Map<number, SimTime>();
   const samples = new Map<number, Sample[]>();
-  /** Precise send stamps of our requests, keyed by the t1 we put in them. */
-  const sentAt = new Map<number, number>();
-  const pendingFollowup = new Map<number, { node: number; t1: number; t2: number; t4: number }>();
+  /**
+   * Precise send stamps of our requests, and answers waiting for their follow-up, keyed by node and
+   * the t1 we put in the request (requests to several nodes leave in the same instant: same t1).
+   */
+  const sentAt = new Map<string, number>();
+  const pendingFollowup = new Map<string, { t1: number; t2: number; t4: number }>();
+  const key = (node: number, t1: number) => `${node}:${t1}`;
   const counterBits = new Map<number, number>();
   const nodes = opts.downstream.flatMap((d) => d.nodes.map((node) => ({ node, portIndex: d.portIndex })));
 
@@ -62,8 +66,8 @@ export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
   });
 
   const addSample = (node: number, t1: number, t2: number, t3: number, t4: number) => {
-    const t1p = sentAt.get(t1) ?? t1;
-    sentAt.delete(t1);
+    const t1p = sentAt.get(key(node, t1)) ?? t1;
+    sentAt.delete(key(node, t1));
     // Our own times are unwrapped; the node's counter may wrap: take its differences modulo its width.
     const bits = counterBits.get(node) ?? 32;
     const rtt = t4 - t1p - signedMod(t3 - t2, bits);
@@ -76,11 +80,11 @@ export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
 
   mcu.onResponse((h, message, stamp) => {
     lastSeen.set(h.src, mcu.sim.now);
-    const t4 = unwrappedUs(mcu, stamp.endNs);
+    const t4 = unwrappedUs(mcu, stamp.startNs);
     if (message.type === 'time_sync_resp') {
       const { t1, t2, t3 } = message.body;
       if (t3 !== undefined) addSample(h.src, t1, t2, t3, t4);
-      else pendingFollowup.set(t1, { node: h.src, t1, t2, t4 });
+      else pendingFollowup.set(key(h.src, t1), { t1, t2, t4 });
     }
   });
   // Frames from downstream nodes to the host pass through us: they show the node is alive, and its
@@ -97,10 +101,11 @@ export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
   mcu.onEvent((h, message) => {
     lastSeen.set(h.src, mcu.sim.now);
     if (message.type !== 'time_sync_followup') return;
-    const p = pendingFollowup.get(message.body.t1);
-    if (!p || p.node !== h.src) return;
-    pendingFollowup.delete(message.body.t1);
-    addSample(p.node, p.t1, p.t2, message.body.t3, p.t4);
+    const k = key(h.src, message.body.t1);
+    const p = pendingFollowup.get(k);
+    if (!p) return;
+    pendingFollowup.delete(k);
+    addSample(h.src, p.t1, p.t2, message.body.t3, p.t4);
   });
 
   const syncAll = () => {
@@ -109,7 +114,7 @@ export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
       mcu.send(
         node,
         { type: 'time_sync_req', body: { t1 } },
-        { priority: 0, started: (s) => sentAt.set(t1, unwrappedUs(mcu, s)) },
+        { priority: 0, started: (s) => sentAt.set(key(node, t1), unwrappedUs(mcu, s)) },
       );
     }
     mcu.after((opts.timeSyncPeriodMs ?? 1000) * NS_PER_MS, syncAll);

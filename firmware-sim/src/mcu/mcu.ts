@@ -533,8 +533,10 @@ export class Mcu {
   }
 
   /**
-   * t2 is the device clock at the end of the request on the wire. t3 goes into the answer when the
-   * port knows when the answer will start (UART, Modbus: one-step); otherwise (CAN) it follows in
+   * All four stamps of the exchange are taken at the start of a frame on the wire (docs/protocol.md
+   * §5), so the request's and the answer's transmission times cancel out whatever their lengths. t2
+   * is the device clock when the request started arriving. t3 goes into the answer when the port knows
+   * when the answer will start (UART, Modbus: one-step); otherwise (CAN) it follows in
    * TIME_SYNC_FOLLOWUP once the answer has started (two-step).
    */
   #answerTimeSync(
@@ -543,7 +545,7 @@ export class Mcu {
     stamp: RxStamp,
     reply: (m: Message | ((startNs: SimTime | undefined) => Message), started?: (s: SimTime) => void) => void,
   ): void {
-    const t2 = this.clock.readUs(stamp.endNs);
+    const t2 = this.clock.readUs(stamp.startNs);
     let oneStep = false;
     reply(
       (startNs) => {

@@ -2,10 +2,11 @@ import { int, opt, req, struct, u8, u32, u64 } from '../schema/index.js';
 
 /**
  * TIME_SYNC_REQ (0x08): t1 is the host's send time in µs, echoed back so the host needs no state per
- * request. The device stamps t2 when the frame arrives.
+ * request. The device stamps t2 when the frame starts arriving. Every stamp of the exchange is taken
+ * at the start of a frame on the wire, so transmission times cancel out.
  */
 export const timeSyncReq = struct('time_sync_req', {
-  t1: req(1, u64, 'Host clock (µs) when the request left; echoed.'),
+  t1: req(1, u64, 'Host clock (µs) when the request started on the wire; echoed.'),
 });
 
 /**
@@ -14,7 +15,11 @@ export const timeSyncReq = struct('time_sync_req', {
  */
 export const timeSyncResp = struct('time_sync_resp', {
   t1: req(1, u64, 'Echo of the request t1.'),
-  t2: req(2, u64, 'Device clock when the request arrived (end of its last byte/frame on the wire).'),
+  t2: req(
+    2,
+    u64,
+    'Device clock when the request started arriving (first bit of its first byte or CAN frame).',
+  ),
   t3: opt(3, u64, 'Device clock when this response starts on the wire; absent if a FOLLOWUP carries it.'),
 });
 
