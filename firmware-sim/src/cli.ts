@@ -5,17 +5,19 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBoard } from './board/build.js';
 import { NS_PER_S } from './kernel/scheduler.js';
-import { PtyBridge } from './process/pty-bridge.js';
+import { PtyBridge, type PtyPeer } from './process/pty-bridge.js';
 import { RealtimeDriver } from './process/realtime.js';
 import { loadScenario } from './process/scenario-file.js';
+import { SlcanAdapterSim } from './process/slcan-adapter.js';
 
 const HELP = `mcubus-sim — a simulated multi-MCU board for mcubus.
 
 Usage:
   mcubus-sim [--scenario reference|FILE.json] [--seed N] [--pty-dir DIR]
-      Runs the board in real time and exposes each line the host is attached to (UART, Modbus RTU)
-      as a pseudo-terminal: open it with any serial library at the printed baud rate. Prints one JSON
-      line per port, then {"ready":true}. Stops on SIGINT/SIGTERM. Needs socat.
+      Runs the board in real time and exposes each line the host is attached to as a pseudo-terminal:
+      UART and Modbus RTU lines as they are, a CAN bus as a simulated USB-CAN adapter speaking slcan.
+      Open them with any serial library at the printed baud rate. Prints one JSON line per port, then
+      {"ready":true}. Stops on SIGINT/SIGTERM. Needs socat.
   mcubus-sim --duration SECONDS [--scenario …] [--seed N]
       Runs the board as fast as possible for SECONDS of simulated time, without ports, and prints
       {"simulatedS","wallS","speed","events","digest"}: the same seed always gives the same digest.
@@ -87,26 +89,43 @@ async function main(argv: string[]): Promise<number> {
   const driver = new RealtimeDriver(board.sim);
   const bridges: PtyBridge[] = [];
   for (const port of board.hostPorts.values()) {
+    const bus = spec.buses.find((x) => x.name === port.bus);
+    let peer: PtyPeer;
+    let baud: number;
     if (port.kind === 'can') {
-      console.error(
-        `mcubus-sim: the host's CAN port ${port.bus} is not exposed in process mode yet (slcan comes with the daemon)`,
-      );
-      continue;
+      // The host reaches a CAN bus through a USB-CAN adapter: simulate one speaking slcan.
+      const bitrate = bus?.kind === 'can' ? bus.bitrate : 500_000;
+      let sink: (bytes: Uint8Array) => void = () => {};
+      const adapter = new SlcanAdapterSim(port.port, (bytes) => sink(bytes), bitrate);
+      peer = {
+        fromHost: (bytes) => adapter.push(bytes),
+        toHost: (listener) => {
+          sink = listener;
+        },
+      };
+      baud = 115200;
+    } else {
+      const endpoint = port.endpoint;
+      peer = {
+        fromHost: (bytes) => endpoint.write(bytes),
+        toHost: (listener) => endpoint.onReceive((bytes) => listener(bytes)),
+      };
+      baud = port.baud;
     }
-    const bridge = new PtyBridge(port.bus, dir, port.endpoint, driver, port.baud);
+    const bridge = new PtyBridge(port.bus, dir, peer, driver, baud);
     try {
       await bridge.open();
     } catch (e) {
       console.error(`mcubus-sim: ${(e as Error).message}`);
-      for (const b of bridges) await b.close();
+      for (const x of bridges) await x.close();
       return 1;
     }
     bridges.push(bridge);
-    const bus = spec.buses.find((b) => b.name === port.bus);
     const frame =
       bus && bus.kind !== 'can' ? (bus.frame ?? (bus.kind === 'uart' ? '8N1' : '8E1')) : undefined;
+    const protocol = port.kind === 'can' ? 'slcan' : undefined;
     console.log(
-      JSON.stringify({ port: port.bus, kind: port.kind, path: bridge.path, baud: port.baud, frame }),
+      JSON.stringify({ port: port.bus, kind: port.kind, path: bridge.path, baud, frame, protocol }),
     );
   }
   driver.start();

@@ -8,4 +8,5 @@ export * from './messages/index.js';
 export * as modbus from './modbus/index.js';
 export * from './result.js';
 export * as schema from './schema/index.js';
+export * as slcan from './slcan/codec.js';
 export * from './stream/index.js';

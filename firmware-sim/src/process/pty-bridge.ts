@@ -2,11 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import type { ByteEndpoint } from '../links/endpoints.js';
 import type { RealtimeDriver } from './realtime.js';
 
+/** What sits behind the pty in the simulation: a line endpoint, or a simulated CAN adapter. */
+export interface PtyPeer {
+  /** Bytes the host wrote; called inside the simulation at the current wall time. */
+  fromHost(bytes: Uint8Array): void;
+  /** Registers where the simulation's bytes for the host go. */
+  toHost(listener: (bytes: Uint8Array) => void): void;
+}
+
 /**
- * Exposes a host-facing simulated line as a pseudo-terminal. socat creates a linked pty pair: the
+ * Exposes a host-facing simulated line (or CAN adapter) as a pseudo-terminal. socat creates a linked pty pair: the
  * daemon opens `<dir>/<name>` like any serial device; the simulator opens the other end with serialport
  * (the same stack the daemon uses) and moves bytes between it and the line's host endpoint, in real time.
  */
@@ -19,7 +26,7 @@ export class PtyBridge {
   constructor(
     readonly name: string,
     readonly dir: string,
-    readonly endpoint: ByteEndpoint,
+    readonly peer: PtyPeer,
     readonly driver: RealtimeDriver,
     readonly baud: number,
   ) {
@@ -52,8 +59,8 @@ export class PtyBridge {
     const port = new SerialPort({ path: this.#simPath, baudRate: this.baud, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
     this.#port = port;
-    port.on('data', (data: Buffer) => this.driver.inject(() => this.endpoint.write(new Uint8Array(data))));
-    this.endpoint.onReceive((bytes) => {
+    port.on('data', (data: Buffer) => this.driver.inject(() => this.peer.fromHost(new Uint8Array(data))));
+    this.peer.toHost((bytes) => {
       port.write(Buffer.from(bytes));
     });
   }
