@@ -36,4 +36,7 @@ export * from './mcu/gateway.js';
 export * from './mcu/mcu.js';
 export * from './mcu/signals.js';
 export * from './mcu/storage.js';
+export { RealtimeDriver } from './process/realtime.js';
+export { loadScenario } from './process/scenario-file.js';
+export { SlcanAdapterSim } from './process/slcan-adapter.js';
 export * from './update/index.js';

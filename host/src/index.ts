@@ -1,2 +1,28 @@
+export * from './api/daemon-api.js';
+export { EMBEDDED_DEFAULT_YAML, embeddedDefaultConfig } from './config/default.js';
+export {
+  type ConfigError,
+  type ConfigErrorCode,
+  formatConfigError,
+  formatPath,
+  type PathSegment,
+} from './config/errors.js';
+export { loadConfig, parseConfig } from './config/parse.js';
+export type * from './config/types.js';
+export { DEFAULT_STATE_DIR, validateConfig } from './config/validate.js';
+export * from './daemon/daemon.js';
+export * from './daemon/router.js';
+export * from './daemon/runtime.js';
 export { describeFrame, describeHeaderOnly } from './frame-format.js';
+export * from './link/core.js';
+export * from './link/rtt.js';
+export type { DeviceChange, DeviceRecord, DeviceRoute, UpsertResult } from './registry/device-record.js';
+export type { UpsertOptions } from './registry/devices.js';
+export { RegistryError, type RegistryErrorCode } from './registry/errors.js';
+export type { JournalEntry, JournalEntryInput, JournalQuery, Severity } from './registry/journal.js';
+export { SCHEMA_VERSION } from './registry/migrations.js';
+export { DB_FILE_NAME, Registry, type RegistryOptions } from './registry/registry.js';
 export * from './transports/modbus/master-core.js';
+export * from './transports/sim/sim-runtime.js';
+export * from './transports/sim/sim-transports.js';
+export * from './transports/transport.js';

@@ -4,6 +4,7 @@ import {
   type RxStamp,
   type SimBoard,
   type SimTime,
+  scheduleWake,
   type Timer,
   UartCarriage,
 } from '@mcubus/firmware-sim';
@@ -84,9 +85,8 @@ export class ScriptedHost {
             }
           }
           if (out.wakeAt !== undefined) {
-            const at = Math.max(sim.now, Math.ceil(out.wakeAt * 1000));
             wake?.cancel();
-            wake = sim.scheduler.at(at, () => apply(master.handle({ type: 'tick' }, sim.now / 1000)));
+            wake = scheduleWake(sim, out.wakeAt, (nowUs) => apply(master.handle({ type: 'tick' }, nowUs)));
           }
         };
         port.endpoint.onReceive((bytes) => apply(master.handle({ type: 'bytes', bytes }, sim.now / 1000)));

@@ -5,9 +5,11 @@ import {
   IsoTpNode,
   type IsoTpOutput,
   MAX_FRAME_SIZE,
+  parseCanId,
 } from '@mcubus/protocol';
 import type { SimTime, Timer } from '../kernel/scheduler.js';
 import type { Sim } from '../kernel/sim.js';
+import { scheduleWake } from '../kernel/wake.js';
 import type { CanPort } from '../links/endpoints.js';
 import type { Carriage, OutgoingFrame, RxStamp } from './carriage.js';
 
@@ -22,6 +24,9 @@ export interface CanCarriageOptions {
  * with the simulator's clock. Arbitration decides when a frame starts, so `build` gets no start time
  * (time-sync answers use the two-step follow-up) and `started` reports the real start afterwards.
  */
+/** ISO-TP counts that are not errors: other nodes' traffic on a shared bus, frames outside our scheme. */
+const BENIGN = new Set(['not_for_us', 'standard_id', 'foreign_id', 'fd_disabled']);
+
 export class CanCarriage implements Carriage {
   readonly kind = 'can';
   readonly mtu = MAX_FRAME_SIZE;
@@ -41,6 +46,7 @@ export class CanCarriage implements Carriage {
   /** When the first CAN frame of the message now arriving from each source began. */
   readonly #rxStart = new Map<number, SimTime>();
   #wake: Timer | null = null;
+  #powered = true;
 
   constructor(
     readonly name: string,
@@ -54,6 +60,7 @@ export class CanCarriage implements Carriage {
   }
 
   send(frame: OutgoingFrame): void {
+    if (!this.#powered) return;
     const handle = ++this.#handle;
     const bytes = frame.build(undefined);
     const functional = frame.nextHop === 0xff;
@@ -74,16 +81,33 @@ export class CanCarriage implements Carriage {
     );
   }
 
+  readonly #badInput: ((code: string, detail: string) => void)[] = [];
+
+  onBadInput(listener: (code: string, detail: string) => void): void {
+    this.#badInput.push(listener);
+  }
+
   onFrame(listener: (frame: Uint8Array, stamp: RxStamp) => void): void {
     this.#listeners.push(listener);
+  }
+
+  errorCounts(): { isotp: number } {
+    let isotp = 0;
+    for (const [code, n] of Object.entries(this.#node.counters.snapshot())) if (!BENIGN.has(code)) isotp += n;
+    return { isotp };
   }
 
   counters(): Record<string, number> {
     return { ...this.#node.counters.snapshot(), ...this.#errors.snapshot() };
   }
 
+  setPowered(on: boolean): void {
+    this.#powered = on;
+  }
+
   reset(): void {
-    // A reset loses everything in flight; a fresh ISO-TP node models the cleared RAM.
+    // A reset loses everything in flight: the controller's mailboxes and the ISO-TP state in RAM.
+    this.port.abortPending();
     this.#wake?.cancel();
     this.#wake = null;
     this.#startOrder.clear();
@@ -96,10 +120,13 @@ export class CanCarriage implements Carriage {
   }
 
   #onCanFrame(frame: CanFrame, startNs: SimTime): void {
-    const source = frame.id & 0xff;
+    if (!this.#powered) return;
     const pciType = (frame.data[0] ?? 0) >> 4;
-    // A single or first frame starts a message: remember when it began on the wire.
-    if (pciType === 0 || pciType === 1) this.#rxStart.set(source, startNs);
+    // A single or first frame addressed to us starts a message: remember when it began on the wire,
+    // per sender (source address), for the reception it opens. Other nodes' traffic must not touch it.
+    const id = parseCanId(frame.id, frame.extended);
+    const forUs = id.ok && (id.value.target === this.opts.address || id.value.functional);
+    if (forUs && (pciType === 0 || pciType === 1)) this.#rxStart.set(id.value.source, startNs);
     this.#apply(this.#node.handle({ type: 'frame', frame }, this.#nowUs()));
   }
 
@@ -125,6 +152,7 @@ export class CanCarriage implements Carriage {
         }
       } else if (e.type === 'rx_error') {
         this.#errors.add(`rx_${e.error.code}`);
+        for (const l of this.#badInput) l(e.error.code, `from 0x${e.from.toString(16)}: ${e.error.message}`);
       }
     }
     this.#schedule(out.wakeAt);
@@ -132,12 +160,11 @@ export class CanCarriage implements Carriage {
 
   #schedule(wakeAtUs: number | undefined): void {
     if (wakeAtUs === undefined) return;
-    const at = Math.max(this.sim.now, Math.ceil(wakeAtUs * 1000));
-    if (this.#wake && this.#wake.at <= at) return;
+    if (this.#wake && this.#wake.at <= Math.ceil(wakeAtUs * 1000)) return;
     this.#wake?.cancel();
-    this.#wake = this.sim.scheduler.at(at, () => {
+    this.#wake = scheduleWake(this.sim, wakeAtUs, (nowUs) => {
       this.#wake = null;
-      this.#apply(this.#node.handle({ type: 'tick' }, this.#nowUs()));
+      this.#apply(this.#node.handle({ type: 'tick' }, nowUs));
     });
   }
 }

@@ -29,10 +29,19 @@ export interface Carriage {
   readonly mtu: number;
   send(frame: OutgoingFrame): void;
   onFrame(listener: (frame: Uint8Array, stamp: RxStamp) => void): void;
+  /** Called for each piece of bad input (undecodable bytes, a broken ISO-TP transfer…), as it happens. */
+  onBadInput(listener: (code: string, detail: string) => void): void;
   /** Bad input seen on this port, by cause (COBS errors, ISO-TP errors, Modbus errors…). */
   counters(): Record<string, number>;
-  /** Power off: drop queued and partial frames. */
+  /** Reset or power loss: drop queued, in-flight and partial frames. */
   reset(): void;
+  /** While unpowered a port neither hears nor answers anything. */
+  setPowered(on: boolean): void;
+  /**
+   * Errors of this port worth reporting in a heartbeat, as counts per ErrorCounter category. Benign
+   * counts (frames for other nodes on a shared bus) are left out.
+   */
+  errorCounts(): Partial<Record<'framing' | 'overrun' | 'isotp' | 'modbus', number>>;
 }
 
 export function fixedFrame(bytes: Uint8Array, priority: Priority, nextHop: number): OutgoingFrame {

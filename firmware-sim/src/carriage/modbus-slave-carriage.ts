@@ -30,6 +30,8 @@ export class ModbusSlaveCarriage implements Carriage {
   readonly #errors = new CauseCounters();
   readonly #turnaroundNs: SimTime;
   readonly #queueFrames: number;
+  #powered = true;
+  #epoch = 0;
 
   constructor(
     readonly name: string,
@@ -39,12 +41,14 @@ export class ModbusSlaveCarriage implements Carriage {
   ) {
     const timing = modbus.rtuTiming(opts.baud, opts.line);
     this.#framer = new modbus.RtuFramer({ role: 'slave', timing });
-    this.#turnaroundNs = opts.turnaroundNs ?? 2_000_000;
+    // A slave must not answer before the line has been quiet for t3.5 (docs/protocol.md §8).
+    this.#turnaroundNs = opts.turnaroundNs ?? Math.max(2_000_000, (timing.t35Us + 100) * 1000);
     this.#queueFrames = opts.queueFrames ?? 16;
     endpoint.onReceive((bytes, atNs) => this.#receive(bytes, atNs));
   }
 
   send(frame: OutgoingFrame): void {
+    if (!this.#powered) return;
     if (this.#queue.length >= this.#queueFrames) {
       this.#errors.add('tx_queue_full');
       return;
@@ -52,8 +56,24 @@ export class ModbusSlaveCarriage implements Carriage {
     this.#queue.push(frame);
   }
 
+  readonly #badInput: ((code: string, detail: string) => void)[] = [];
+
+  onBadInput(listener: (code: string, detail: string) => void): void {
+    this.#badInput.push(listener);
+  }
+
   onFrame(listener: (frame: Uint8Array, stamp: RxStamp) => void): void {
     this.#listeners.push(listener);
+  }
+
+  setPowered(on: boolean): void {
+    this.#powered = on;
+  }
+
+  errorCounts(): { modbus: number } {
+    let modbus = 0;
+    for (const [code, n] of Object.entries(this.counters())) if (code !== 'tx_queue_full') modbus += n;
+    return { modbus };
   }
 
   counters(): Record<string, number> {
@@ -63,6 +83,7 @@ export class ModbusSlaveCarriage implements Carriage {
   reset(): void {
     this.#queue.length = 0;
     this.#framer.reset();
+    this.#epoch++; // answers scheduled before the reset are never sent
   }
 
   /** Frames waiting for a poll. */
@@ -71,8 +92,13 @@ export class ModbusSlaveCarriage implements Carriage {
   }
 
   #receive(bytes: Uint8Array, atNs: SimTime): void {
+    if (!this.#powered) return;
     for (const r of this.#framer.push(bytes, atNs / 1000)) {
-      if (!r.ok) continue; // counted by the framer
+      if (!r.ok) {
+        // Counted by the framer. On a shared line this also sees garbage between other slaves' frames.
+        for (const l of this.#badInput) l(r.error.code, r.error.message);
+        continue;
+      }
       const adu = r.value;
       if (adu.address !== this.opts.slaveAddress && adu.address !== modbus.BROADCAST_ADDRESS) continue;
       const request = modbus.requestFromAdu(adu);
@@ -92,7 +118,10 @@ export class ModbusSlaveCarriage implements Carriage {
       for (const l of this.#listeners) l(request.frame, stamp);
     }
     if (broadcast) return; // a broadcast is never answered
-    this.sim.scheduler.after(this.#turnaroundNs, () => this.#answer(request));
+    const epoch = this.#epoch;
+    this.sim.scheduler.after(this.#turnaroundNs, () => {
+      if (epoch === this.#epoch && this.#powered) this.#answer(request);
+    });
   }
 
   #answer(request: modbus.ModbusRequest): void {

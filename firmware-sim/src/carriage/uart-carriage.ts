@@ -12,7 +12,8 @@ import type { Carriage, OutgoingFrame, RxStamp } from './carriage.js';
 export class UartCarriage implements Carriage {
   readonly kind = 'uart';
   readonly mtu: number;
-  readonly #decoder: CobsStreamDecoder;
+  #decoder: CobsStreamDecoder;
+  #powered = true;
   readonly #listeners: ((frame: Uint8Array, stamp: RxStamp) => void)[] = [];
   readonly #errors = new CauseCounters();
   #pieceStartNs: SimTime | null = null;
@@ -31,6 +32,7 @@ export class UartCarriage implements Carriage {
   }
 
   send(frame: OutgoingFrame): void {
+    if (!this.#powered) return;
     const idle = Math.max(this.sim.now, this.endpoint.txIdleAt);
     const leadDelimiter = idle - this.#lastTxEndNs > 10 * this.endpoint.byteTimeNs;
     const startNs = idle + (leadDelimiter ? this.endpoint.byteTimeNs : 0);
@@ -44,8 +46,23 @@ export class UartCarriage implements Carriage {
     }
   }
 
+  readonly #badInput: ((code: string, detail: string) => void)[] = [];
+
+  onBadInput(listener: (code: string, detail: string) => void): void {
+    this.#badInput.push(listener);
+  }
+
   onFrame(listener: (frame: Uint8Array, stamp: RxStamp) => void): void {
     this.#listeners.push(listener);
+  }
+
+  setPowered(on: boolean): void {
+    this.#powered = on;
+  }
+
+  errorCounts(): { framing: number } {
+    const c = this.#decoder.counters;
+    return { framing: c.get('cobs_overrun') + c.get('cobs_zero') + c.get('oversize') };
   }
 
   counters(): Record<string, number> {
@@ -53,11 +70,13 @@ export class UartCarriage implements Carriage {
   }
 
   reset(): void {
-    this.#decoder.push(new Uint8Array([0])); // flush a partial frame
+    // RAM is lost: a fresh decoder forgets a partial frame without counting it as an error.
+    this.#decoder = new CobsStreamDecoder(this.mtu);
     this.#pieceStartNs = null;
   }
 
   #receive(bytes: Uint8Array, atNs: SimTime): void {
+    if (!this.#powered) return;
     const byteNs = this.endpoint.byteTimeNs;
     // The chunk's last byte ended at atNs; byte i ended (len-1-i) byte times earlier.
     const endOf = (i: number) => atNs - (bytes.length - 1 - i) * byteNs;
@@ -73,6 +92,7 @@ export class UartCarriage implements Carriage {
       from = i + 1;
       for (const r of results) {
         if (r.ok) for (const l of this.#listeners) l(r.value, stamp);
+        else for (const l of this.#badInput) l(r.error.code, r.error.message);
       }
     }
     if (from < bytes.length) this.#decoder.push(bytes.subarray(from));

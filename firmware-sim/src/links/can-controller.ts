@@ -109,6 +109,12 @@ export class CanController implements CanPort {
     return this.#queue.length;
   }
 
+  abortPending(): number {
+    const n = this.#queue.length;
+    this.#queue.length = 0;
+    return n;
+  }
+
   /** When this node could start a frame (now or later), or null if it has nothing to send. */
   readyAt(now: SimTime): SimTime | null {
     let at: SimTime | null = this.#queue.length > 0 ? now : null;

@@ -35,4 +35,6 @@ export interface CanPort {
   readonly state: CanControllerState;
   /** Frames waiting in this controller's TX queue. */
   readonly txPending: number;
+  /** Drops every frame still waiting in the TX queue (controller reset); returns how many. */
+  abortPending(): number;
 }

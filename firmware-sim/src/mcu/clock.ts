@@ -33,6 +33,11 @@ export class DeviceClock {
   #segStart: SimTime = 0;
   #ratePpm: number;
   #jumpNs = 0;
+  /**
+   * The last few segments, newest last: firmware reads the clock for moments a little in the past
+   * (a frame's start, after processing), which may lie before the current segment.
+   */
+  readonly #history: { start: SimTime; startDeviceNs: number; ratePpm: number }[] = [];
 
   constructor(config: DeviceClockConfig, rng: Prng) {
     this.#rng = rng;
@@ -47,12 +52,27 @@ export class DeviceClock {
   /** Unwrapped device time in ns at true time `t` (for ground truth in benchmarks; never sent). */
   deviceNsAt(t: SimTime): number {
     while (t >= this.#segStart + SEGMENT_NS) {
+      this.#history.push({
+        start: this.#segStart,
+        startDeviceNs: this.#segStartDeviceNs,
+        ratePpm: this.#ratePpm,
+      });
+      if (this.#history.length > 4) this.#history.shift();
       this.#segStartDeviceNs += SEGMENT_NS * (1 + this.#ratePpm * 1e-6);
       this.#segStart += SEGMENT_NS;
       this.#ratePpm += this.#stepPpm * this.#rng.normal();
     }
-    if (t < this.#segStart) throw new RangeError('device clock read for a time before its current segment');
-    return this.#segStartDeviceNs + (t - this.#segStart) * (1 + this.#ratePpm * 1e-6) + this.#jumpNs;
+    if (t >= this.#segStart) {
+      return this.#segStartDeviceNs + (t - this.#segStart) * (1 + this.#ratePpm * 1e-6) + this.#jumpNs;
+    }
+    // A moment in an earlier segment: use the rate that held then (before the history: the oldest one).
+    let seg = this.#history[0] ?? {
+      start: this.#segStart,
+      startDeviceNs: this.#segStartDeviceNs,
+      ratePpm: this.#ratePpm,
+    };
+    for (const h of this.#history) if (h.start <= t) seg = h;
+    return seg.startDeviceNs + (t - seg.start) * (1 + seg.ratePpm * 1e-6) + this.#jumpNs;
   }
 
   /** The counter value (µs, truncated to the resolution, wrapped) that firmware reads at true time `t`. */
@@ -60,7 +80,9 @@ export class DeviceClock {
     const ns = this.deviceNsAt(t);
     const ticks = Math.floor(ns / this.resolutionNs) * this.resolutionNs;
     const us = Math.floor(ticks / 1000);
-    return this.counterBits >= 53 ? us : us % 2 ** this.counterBits;
+    if (this.counterBits >= 53) return us;
+    const m = 2 ** this.counterBits;
+    return ((us % m) + m) % m; // a negative clock jump must still read as a counter value
   }
 
   /** Current rate error in ppm (ground truth). */

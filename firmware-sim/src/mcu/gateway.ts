@@ -69,7 +69,7 @@ export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
     const t1p = sentAt.get(key(node, t1)) ?? t1;
     sentAt.delete(key(node, t1));
     // Our own times are unwrapped; the node's counter may wrap: take its differences modulo its width.
-    const bits = counterBits.get(node) ?? 32;
+    const bits = counterBits.get(node) ?? 64; // the spec's default when HELLO gave no clock
     const rtt = t4 - t1p - signedMod(t3 - t2, bits);
     const offset = (signedMod(t2 - t1p, bits) + signedMod(t3 - t4, bits)) / 2;
     const list = samples.get(node) ?? [];
@@ -109,6 +109,9 @@ export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
   });
 
   const syncAll = () => {
+    // Exchanges a silent node never answered must not pile up.
+    if (sentAt.size > 64) sentAt.clear();
+    if (pendingFollowup.size > 64) pendingFollowup.clear();
     for (const { node } of nodes) {
       const t1 = unwrappedUs(mcu, mcu.sim.now);
       mcu.send(
@@ -134,6 +137,8 @@ export function installGateway(mcu: Mcu, opts: GatewayOptions): void {
     samples.clear();
     sentAt.clear();
     pendingFollowup.clear();
+    lastSeen.clear();
+    counterBits.clear();
     mcu.after(100 * NS_PER_MS, syncAll);
     mcu.after((opts.timeMapPeriodMs ?? 5000) * NS_PER_MS, reportAll);
   });

@@ -158,6 +158,7 @@ export class Mcu {
     this.#epoch++;
     this.#resetReason = reason;
     this.#state = 'booting';
+    for (const p of this.#ports.values()) p.setPowered(true);
     this.#boot = this.storage?.powerOn({ stayInBootloader: this.#stayInBootloader }) ?? defaultBoot();
     this.#stayInBootloader = false;
     this.sim.record(
@@ -173,7 +174,10 @@ export class Mcu {
     this.#epoch++;
     this.#state = 'off';
     this.storage?.powerLost();
-    for (const p of this.#ports.values()) p.reset();
+    for (const p of this.#ports.values()) {
+      p.reset();
+      p.setPowered(false);
+    }
     this.#answers.clear();
     this.#pendingSamples = [];
     this.sim.record(this.name, 'power_off');
@@ -299,19 +303,13 @@ export class Mcu {
 
   heartbeat(): Extract<Message, { type: 'heartbeat' }>['body'] {
     const counters = new Map<number, number>();
-    const portErrors = { crc: 0, framing: 0, overrun: 0, isotp: 0, modbus: 0 };
+    const portErrors = { framing: 0, overrun: 0, isotp: 0, modbus: 0 };
     for (const p of this.#ports.values()) {
-      for (const [cause, n] of Object.entries(p.counters())) {
-        if (cause === 'frames' || cause === 'frames_ok') continue;
-        if (cause.startsWith('cobs') || cause === 'oversize') portErrors.framing += n;
-        else if (cause === 'overrun') portErrors.overrun += n;
-        else if (p.kind === 'can') portErrors.isotp += n;
-        else if (p.kind === 'modbus') portErrors.modbus += n;
-      }
+      for (const [category, n] of Object.entries(p.errorCounts()))
+        portErrors[category as keyof typeof portErrors] += n ?? 0;
     }
-    portErrors.crc = this.counters.get('bad_crc');
     const add = (id: number, n: number) => n > 0 && counters.set(id, n);
-    add(ErrorCounter.crc, portErrors.crc);
+    add(ErrorCounter.crc, this.counters.get('bad_crc'));
     add(ErrorCounter.framing, portErrors.framing);
     add(ErrorCounter.overrun, portErrors.overrun);
     add(ErrorCounter.isotp, portErrors.isotp);
@@ -392,16 +390,17 @@ export class Mcu {
     const h = raw.value.header;
     if (h.dst !== this.address && h.dst !== ADDRESS_BROADCAST) {
       if (this.config.gateway) this.#forward(port, bytes, h);
+      else this.counters.add('not_for_us'); // e.g. a broadcast-capable bus carrying another node's frame
       return;
     }
     if (h.dst === ADDRESS_BROADCAST && this.config.gateway) this.#forward(port, bytes, h);
     const delay = (this.config.processingNs ?? 50_000) + this.#extraProcessingNs;
     // A CPU stalled by a flash erase cannot run the handler before the erase ends.
     const stall = Math.max(0, (this.storage?.busyUntil() ?? 0) - this.sim.now);
-    this.after(delay + stall, () => this.#dispatch(h, raw.value.body, stamp));
+    this.after(delay + stall, () => this.#dispatch(h, raw.value.body, stamp, bytes));
   }
 
-  #dispatch(h: FrameHeader, body: Uint8Array, stamp: RxStamp): void {
+  #dispatch(h: FrameHeader, body: Uint8Array, stamp: RxStamp, raw: Uint8Array): void {
     const decoded = decodeMessageBody(h.type, body);
     const unicastRequest = !h.response && h.dst === this.address;
     if (!decoded.ok) {
@@ -428,13 +427,16 @@ export class Mcu {
       this.#execute(h, message, stamp, []);
       return;
     }
-    const cached = this.#answers.get(h.src, h.seq);
+    // Replay only for the same request (same CRC): a requester that restarted and reuses a sequence
+    // number for a new request must get a fresh answer, not a stale one.
+    const crc = crcOf(raw);
+    const cached = this.#answers.get(h.src, h.seq, crc);
     if (cached) {
       this.counters.add('duplicate_request');
       for (const bytes of cached) this.#resendRaw(h.src, bytes);
       return;
     }
-    this.#execute(h, message, stamp, this.#answers.open(h.src, h.seq));
+    this.#execute(h, message, stamp, this.#answers.open(h.src, h.seq, crc));
   }
 
   #resendRaw(dst: number, bytes: Uint8Array): void {
@@ -585,7 +587,17 @@ export class Mcu {
     const out = withTtl(bytes, h.ttl - 1);
     if (h.dst === ADDRESS_BROADCAST) {
       for (const p of this.#ports.values()) {
-        if (p !== from) p.send({ priority: h.priority, nextHop: ADDRESS_BROADCAST, build: () => out });
+        if (p === from) continue;
+        if (p.kind === 'can' && out.length > 7) {
+          // ISO-TP broadcasts only carry single frames, and no mcubus frame is that short: fan out
+          // one physical transfer per node known on that bus (docs/protocol.md §9).
+          const hops = new Set(
+            this.config.routes.filter((r) => r.port === p.name && r.dst !== 'default').map((r) => r.nextHop),
+          );
+          for (const nextHop of hops) p.send({ priority: h.priority, nextHop, build: () => out });
+        } else {
+          p.send({ priority: h.priority, nextHop: ADDRESS_BROADCAST, build: () => out });
+        }
       }
       return;
     }
@@ -622,6 +634,11 @@ export class Mcu {
       { seq: h.seq, response: true },
     );
   }
+}
+
+function crcOf(frame: Uint8Array): number {
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  return frame.length >= 4 ? v.getUint32(frame.length - 4, true) : 0;
 }
 
 function defaultBoot(): BootOutcome {

@@ -21,7 +21,8 @@ class Fail {
   ) {}
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is content, not a marker to strip silently.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Decodes exactly one CBOR item of the mcubus subset. Liberal in integer width (a non-shortest head is
@@ -109,7 +110,6 @@ class Reader {
   }
 
   item(depth: number): CborValue {
-    if (depth > CBOR_MAX_DEPTH) throw new Fail('too_deep', `nesting deeper than ${CBOR_MAX_DEPTH}`, this.pos);
     const start = this.pos;
     this.#need(1, 'item head');
     const initial = this.bytes[this.pos++]!;
@@ -140,19 +140,23 @@ class Reader {
         }
       }
       case 4: {
+        if (depth >= CBOR_MAX_DEPTH)
+          throw new Fail('too_deep', `more than ${CBOR_MAX_DEPTH} nested arrays or maps`, start);
         const len = this.#length(info, start);
         const out: CborValue[] = [];
         for (let i = 0; i < len; i++) out.push(this.item(depth + 1));
         return out;
       }
       case 5: {
+        if (depth >= CBOR_MAX_DEPTH)
+          throw new Fail('too_deep', `more than ${CBOR_MAX_DEPTH} nested arrays or maps`, start);
         const len = this.#length(info, start);
         const out: CborMap = new Map();
         for (let i = 0; i < len; i++) {
           const keyAt = this.pos;
           const key = this.item(depth + 1);
-          if (typeof key !== 'number' && typeof key !== 'string') {
-            throw new Fail('bad_map_key', 'map keys must be integers or text', keyAt);
+          if ((typeof key !== 'number' || !Number.isSafeInteger(key)) && typeof key !== 'string') {
+            throw new Fail('bad_map_key', 'map keys must be integers or text (not floats)', keyAt);
           }
           if (out.has(key)) throw new Fail('duplicate_key', `map key ${String(key)} appears twice`, keyAt);
           out.set(key, this.item(depth + 1));

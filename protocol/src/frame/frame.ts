@@ -49,6 +49,9 @@ export function encodeRawFrame(fields: HeaderFields, body: Uint8Array): Uint8Arr
   checkByte('src', fields.src);
   checkByte('type', fields.type);
   checkByte('ttl', fields.ttl ?? 0);
+  const priority = fields.priority ?? 2;
+  if (!Number.isInteger(priority) || priority < 0 || priority > 3)
+    throw new RangeError(`priority ${priority} is not 0–3`);
   if (!Number.isInteger(fields.seq) || fields.seq < 0 || fields.seq > 0xffff) {
     throw new RangeError(`seq ${fields.seq} is not a 16-bit unsigned integer`);
   }

@@ -66,7 +66,11 @@ export function uint(max = Number.MAX_SAFE_INTEGER): Codec<number> {
     shape: { kind: 'uint', max },
     decode: (v, path) =>
       typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max ? v : fail(path, describe, v),
-    encode: (v) => v,
+    encode: (v) => {
+      // A value the peer would reject as `schema` is a bug on our side: fail loudly here.
+      if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${v} is not an ${describe}`);
+      return v;
+    },
   };
 }
 
@@ -158,7 +162,8 @@ export function uintMap<T>(value: Codec<T>, maxEntries = 64): Codec<Map<number, 
       if (!(v instanceof Map) || v.size > maxEntries) return fail(path, describe, v);
       const out = new Map<number, T>();
       for (const [k, x] of v) {
-        if (typeof k !== 'number' || k < 0) fail(`${path}.${String(k)}`, 'unsigned integer key', k);
+        if (typeof k !== 'number' || !Number.isInteger(k) || k < 0)
+          fail(`${path}.${String(k)}`, 'unsigned integer key', k);
         out.set(k, value.decode(x, `${path}.${k}`, ctx));
       }
       return out;

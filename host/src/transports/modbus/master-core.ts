@@ -38,7 +38,9 @@ export type MasterEmit =
     }
   | { readonly type: 'failed'; readonly handle: number; readonly slave: number; readonly reason: string }
   | { readonly type: 'timeout'; readonly slave: number }
-  | { readonly type: 'exception'; readonly slave: number; readonly code: number };
+  | { readonly type: 'exception'; readonly slave: number; readonly code: number }
+  /** Bytes or an ADU the master dropped (framer garbage, a response nobody asked for, a bad response). */
+  | { readonly type: 'bad_input'; readonly code: string; readonly detail: string };
 
 export interface MasterOutput {
   /** ADUs to write, in order. */
@@ -107,10 +109,20 @@ export class ModbusTunnelMaster {
   }
 
   #onAdu(r: ReturnType<modbus.RtuFramer['push']>[number], nowUs: number, emit: MasterEmit[]): void {
-    if (!r.ok) return; // counted by the framer
+    if (!r.ok) {
+      // Also counted by the framer; surfaced so that the adapter can report it.
+      this.counters.add(`rx_${r.error.code}`);
+      emit.push({ type: 'bad_input', code: r.error.code, detail: r.error.message });
+      return;
+    }
     const f = this.#inFlight;
     if (!f || r.value.address !== f.slave) {
       this.counters.add('unexpected_response');
+      emit.push({
+        type: 'bad_input',
+        code: 'unexpected_response',
+        detail: `ADU from slave ${r.value.address} while ${f ? `waiting for slave ${f.slave}` : 'no request is pending'}`,
+      });
       return;
     }
     const res = modbus.responseFromAdu(r.value);
@@ -118,7 +130,9 @@ export class ModbusTunnelMaster {
     this.#quietUntilUs = nowUs + this.opts.timing.t35Us + GAP_MARGIN_US + (this.opts.extraGapUs ?? 0);
     if (!res.ok) {
       this.counters.add(`bad_response_${res.error.code}`);
-      this.#retry(f);
+      emit.push({ type: 'bad_input', code: `bad_response_${res.error.code}`, detail: res.error.message });
+      // At most once (§8.8): the slave may have taken the frame, so it is not resent.
+      if (f.job) emit.push({ type: 'failed', handle: f.job.handle, slave: f.slave, reason: 'bad_response' });
       return;
     }
     const response = res.value;

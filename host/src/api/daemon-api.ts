@@ -1,0 +1,72 @@
+/**
+ * What the control API serves: the daemon implements it, the HTTP server exposes it, the CLI and tests
+ * consume it over the socket. Plain JSON-able values only.
+ */
+export interface DeviceView {
+  readonly address: number;
+  readonly name?: string;
+  readonly hardwareId?: string;
+  readonly hardwareRev?: number;
+  readonly firmwareVersion?: string;
+  readonly bootloaderVersion?: string;
+  /** 'app' | 'bootloader' | 'updating' | 'safe' | 'unknown' */
+  readonly mode: string;
+  readonly bus: string;
+  /** Gateway address when reached through one, else null. */
+  readonly via: number | null;
+  readonly hops: number;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+}
+
+export interface BusView {
+  readonly name: string;
+  readonly kind: string;
+  /** 'open' | 'lost' | 'closed' | 'starting' */
+  readonly state: string;
+  readonly detail?: string;
+  readonly counters: Record<string, number>;
+}
+
+export interface EventView {
+  readonly id: number;
+  readonly atMs: number;
+  readonly kind: string;
+  readonly severity: 'debug' | 'info' | 'warning' | 'error';
+  readonly message: string;
+  readonly device?: number;
+  readonly bus?: string;
+  readonly data?: unknown;
+}
+
+export interface StatusView {
+  readonly version: string;
+  readonly startedAtMs: number;
+  readonly uptimeMs: number;
+  readonly buses: BusView[];
+  readonly devices: DeviceView[];
+}
+
+export interface PingResult {
+  readonly ok: boolean;
+  readonly rttMs?: number;
+  readonly attempts?: number;
+  readonly error?: string;
+}
+
+export interface DaemonApi {
+  status(): StatusView;
+  devices(): DeviceView[];
+  device(address: number): DeviceView | undefined;
+  /** Newest first, or after `sinceId` (oldest first) for follow mode. */
+  events(query: { sinceId?: number; device?: number; limit?: number }): EventView[];
+  /** Live events (for the SSE stream); returns an unsubscribe function. */
+  subscribe(listener: (event: EventView) => void): () => void;
+  ping(address: number, timeoutMs?: number): Promise<PingResult>;
+  /** Sends any request message ({type, body} as in docs/protocol.md §4) and returns the answer. */
+  request(
+    address: number,
+    message: { type: string; body: unknown },
+    timeoutMs?: number,
+  ): Promise<{ ok: boolean; answer?: { type: string; body: unknown }; error?: string }>;
+}

@@ -1,0 +1,332 @@
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import type { DaemonApi, EventView } from './daemon-api.js';
+import {
+  ApiError,
+  bearerToken,
+  isLoopbackHost,
+  parseAddress,
+  readJsonBody,
+  safeEqual,
+  sendError,
+  sendJson,
+} from './http-util.js';
+import { formatSse, formatSseComment } from './sse.js';
+
+export interface ApiServerOptions {
+  /** Unix socket the API listens on (always). */
+  socketPath: string;
+  /** File mode of the socket, default 0o660. */
+  socketMode?: number;
+  /**
+   * Optional TCP listener. A non-loopback host requires `token` (start fails without one); when a token
+   * is set every TCP request must carry `Authorization: Bearer <token>`. Port 0 picks a free port.
+   */
+  tcp?: { host: string; port: number; token?: string };
+  /** Interval of SSE heartbeat comments, default 15 000 ms. */
+  heartbeatMs?: number;
+  log?: (msg: string, data?: Record<string, unknown>) => void;
+}
+
+export interface ApiServerHandle {
+  close(): Promise<void>;
+  /** The bound TCP port, when a TCP listener runs. */
+  tcpPort?: number;
+}
+
+const MAX_EVENTS_LIMIT = 10_000;
+
+/** Starts the control API (HTTP/1.1 + JSON) on a Unix socket and optionally on TCP. */
+export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Promise<ApiServerHandle> {
+  const log = opts.log ?? (() => {});
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const tcp = opts.tcp;
+  if (tcp && !isLoopbackHost(tcp.host) && !tcp.token) {
+    throw new Error(
+      `the API TCP listener on non-loopback host ${tcp.host} requires a token (Authorization: Bearer)`,
+    );
+  }
+  const streams = new Set<ServerResponse>();
+  const handler = (token: string | undefined) => (req: IncomingMessage, res: ServerResponse) => {
+    handleRequest(api, req, res, { token, heartbeatMs, streams, log }).catch((e: unknown) => {
+      log('api: request failed', { method: req.method, url: req.url, error: String(e) });
+      if (!res.headersSent) {
+        sendError(res, new ApiError(500, 'internal', e instanceof Error ? e.message : String(e)));
+      } else res.destroy();
+    });
+  };
+
+  await clearStaleSocket(opts.socketPath);
+  const unixServer = createServer(handler(undefined));
+  await listen(unixServer, (cb) => unixServer.listen(opts.socketPath, cb));
+  const servers: Server[] = [unixServer];
+  let tcpPort: number | undefined;
+  try {
+    await chmod(opts.socketPath, opts.socketMode ?? 0o660);
+    if (tcp) {
+      const tcpServer = createServer(handler(tcp.token));
+      await listen(tcpServer, (cb) => tcpServer.listen(tcp.port, tcp.host, cb));
+      servers.push(tcpServer);
+      const addr = tcpServer.address();
+      tcpPort = typeof addr === 'object' && addr ? addr.port : tcp.port;
+    }
+  } catch (e) {
+    await Promise.all(servers.map(closeServer));
+    throw e;
+  }
+  log('api: listening', { socket: opts.socketPath, tcp: tcp ? `${tcp.host}:${tcpPort}` : undefined });
+
+  let closed: Promise<void> | undefined;
+  const handle: ApiServerHandle = {
+    close() {
+      closed ??= (async () => {
+        for (const s of streams) s.end();
+        streams.clear();
+        await Promise.all(servers.map(closeServer));
+      })();
+      return closed;
+    },
+  };
+  if (tcpPort !== undefined) handle.tcpPort = tcpPort;
+  return handle;
+}
+
+function listen(server: Server, start: (cb: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    start(() => {
+      server.off('error', onError);
+      // Errors after listening (e.g. EMFILE on accept) must not become uncaught 'error' events.
+      server.on('error', () => {});
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * A socket file left by a dead daemon is removed; one a live daemon answers on is refused, and so is a
+ * path that is not a socket.
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(path)).isSocket();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`another mcubusd is already listening on ${path}`);
+  await unlink(path);
+}
+
+interface Ctx {
+  token: string | undefined;
+  heartbeatMs: number;
+  streams: Set<ServerResponse>;
+  log: (msg: string, data?: Record<string, unknown>) => void;
+}
+
+async function handleRequest(
+  api: DaemonApi,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Ctx,
+): Promise<void> {
+  try {
+    if (ctx.token !== undefined) {
+      const given = bearerToken(req);
+      if (given === undefined || !safeEqual(given, ctx.token)) {
+        throw new ApiError(401, 'unauthorized', 'missing or wrong bearer token');
+      }
+    }
+    const url = new URL(req.url ?? '/', 'http://mcubusd');
+    const method = req.method ?? 'GET';
+    const parts = url.pathname.split('/').filter((p) => p !== '');
+    if (parts[0] !== 'v1') throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
+    const route = parts.slice(1);
+
+    const only = (allowed: string) => {
+      if (method !== allowed) {
+        res.setHeader('allow', allowed);
+        throw new ApiError(405, 'method_not_allowed', `${method} is not allowed on ${url.pathname}`);
+      }
+    };
+    const address = (text: string) => {
+      const a = parseAddress(decodeURIComponent(text));
+      if (a === undefined) {
+        throw new ApiError(400, 'bad_address', `"${text}" is not a node address (0–255, decimal or 0x hex)`);
+      }
+      return a;
+    };
+
+    if (route.length === 1 && route[0] === 'status') {
+      only('GET');
+      return sendJson(res, 200, api.status());
+    }
+    if (route.length === 1 && route[0] === 'devices') {
+      only('GET');
+      return sendJson(res, 200, api.devices());
+    }
+    if (route.length === 2 && route[0] === 'devices') {
+      only('GET');
+      const a = address(route[1]!);
+      const d = api.device(a);
+      if (!d) throw new ApiError(404, 'unknown_device', `no device at address ${a}`);
+      return sendJson(res, 200, d);
+    }
+    if (route.length === 3 && route[0] === 'devices' && route[2] === 'ping') {
+      only('POST');
+      const a = address(route[1]!);
+      const body = asObject(await readJsonBody(req));
+      const timeoutMs = optTimeout(body.timeoutMs);
+      return sendJson(res, 200, await api.ping(a, timeoutMs));
+    }
+    if (route.length === 3 && route[0] === 'devices' && route[2] === 'request') {
+      only('POST');
+      const a = address(route[1]!);
+      const body = asObject(await readJsonBody(req));
+      if (typeof body.type !== 'string' || body.type === '') {
+        throw new ApiError(400, 'bad_request', '"type" must be a non-empty string');
+      }
+      const timeoutMs = optTimeout(body.timeoutMs);
+      const result = await api.request(a, { type: body.type, body: body.body ?? {} }, timeoutMs);
+      return sendJson(res, 200, result);
+    }
+    if (route.length === 1 && route[0] === 'events') {
+      only('GET');
+      return sendJson(res, 200, api.events(eventQuery(url.searchParams, address)));
+    }
+    if (route.length === 2 && route[0] === 'events' && route[1] === 'stream') {
+      only('GET');
+      return stream(api, req, res, ctx, url.searchParams, address);
+    }
+    throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (!res.headersSent) sendError(res, e);
+  }
+}
+
+function asObject(v: unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ApiError(400, 'bad_request', 'request body must be a JSON object');
+  }
+  return v as Record<string, unknown>;
+}
+
+function optTimeout(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 600_000) {
+    throw new ApiError(400, 'bad_request', '"timeoutMs" must be a number of milliseconds in (0, 600000]');
+  }
+  return v;
+}
+
+function nonNegInt(name: string, text: string): number {
+  if (!/^[0-9]+$/.test(text))
+    throw new ApiError(400, 'bad_request', `"${name}" must be a non-negative integer`);
+  return Number(text);
+}
+
+function eventQuery(
+  q: URLSearchParams,
+  address: (t: string) => number,
+): { sinceId?: number; device?: number; limit?: number } {
+  const out: { sinceId?: number; device?: number; limit?: number } = {};
+  const since = q.get('since');
+  if (since !== null && since !== '') out.sinceId = nonNegInt('since', since);
+  const device = q.get('device');
+  if (device !== null && device !== '') out.device = address(device);
+  const limit = q.get('limit');
+  if (limit !== null && limit !== '') {
+    const n = nonNegInt('limit', limit);
+    if (n < 1) throw new ApiError(400, 'bad_request', '"limit" must be at least 1');
+    out.limit = Math.min(n, MAX_EVENTS_LIMIT);
+  }
+  return out;
+}
+
+/**
+ * `GET /v1/events/stream`: live events as SSE. With `Last-Event-ID` (or `?since=`) the events after
+ * that id are replayed first; events arriving meanwhile are buffered and de-duplicated by id.
+ */
+function stream(
+  api: DaemonApi,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Ctx,
+  q: URLSearchParams,
+  address: (t: string) => number,
+): void {
+  const deviceText = q.get('device');
+  const device = deviceText ? address(deviceText) : undefined;
+  const lastIdHeader = req.headers['last-event-id'];
+  const lastIdText = (Array.isArray(lastIdHeader) ? lastIdHeader[0] : lastIdHeader) ?? q.get('since') ?? '';
+  const sinceId = lastIdText.trim() === '' ? undefined : nonNegInt('Last-Event-ID', lastIdText.trim());
+
+  let lastSent = sinceId ?? -1;
+  let replaying = true;
+  const pending: EventView[] = [];
+  const write = (ev: EventView) => {
+    if (ev.id <= lastSent) return;
+    if (device !== undefined && ev.device !== device) return;
+    lastSent = ev.id;
+    res.write(formatSse({ id: ev.id, event: ev.kind, data: JSON.stringify(ev) }));
+  };
+  const unsubscribe = api.subscribe((ev) => {
+    if (replaying) pending.push(ev);
+    else write(ev);
+  });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write(formatSseComment('mcubusd events'));
+  ctx.streams.add(res);
+  const heartbeat = setInterval(() => res.write(formatSseComment('heartbeat')), ctx.heartbeatMs);
+  heartbeat.unref();
+  const cleanup = () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+    ctx.streams.delete(res);
+  };
+  res.on('close', cleanup);
+  res.on('error', cleanup);
+  try {
+    if (sinceId !== undefined) {
+      const query: { sinceId: number; device?: number } = { sinceId };
+      if (device !== undefined) query.device = device;
+      for (const ev of [...api.events(query)].sort((a, b) => a.id - b.id)) write(ev);
+    } else {
+      // Without a replay point, start after the newest stored event.
+      const newest = api.events({ limit: 1 })[0];
+      if (newest) lastSent = Math.max(lastSent, newest.id);
+    }
+  } catch (e) {
+    ctx.log('api: event replay failed', { error: String(e) });
+  }
+  replaying = false;
+  for (const ev of pending.splice(0)) write(ev);
+}

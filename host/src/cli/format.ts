@@ -1,0 +1,102 @@
+import type { BusView, DeviceView, EventView, PingResult, StatusView } from '../api/daemon-api.js';
+import { formatAddress } from '../api/http-util.js';
+
+/** "3 s ago", "5 min ago", "2 h ago", "4 d ago"; "in the future" for clock skew. */
+export function formatAgo(thenMs: number, nowMs: number): string {
+  const d = nowMs - thenMs;
+  if (d < -1000) return 'in the future';
+  const s = Math.max(0, Math.floor(d / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
+}
+
+/** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatRoute(d: DeviceView): string {
+  if (d.via === null) return 'direct';
+  return `via ${formatAddress(d.via)}${d.hops > 1 ? ` (${d.hops} hops)` : ''}`;
+}
+
+export function deviceTable(devices: readonly DeviceView[], nowMs: number): string {
+  if (devices.length === 0) return 'no devices known';
+  const rows = [...devices]
+    .sort((a, b) => a.address - b.address)
+    .map((d) => [
+      formatAddress(d.address),
+      d.name ?? '-',
+      d.bus,
+      formatRoute(d),
+      d.mode,
+      d.firmwareVersion ?? '-',
+      d.bootloaderVersion ?? '-',
+      formatAgo(d.lastSeenMs, nowMs),
+    ]);
+  return table(['ADDRESS', 'NAME', 'BUS', 'ROUTE', 'MODE', 'FIRMWARE', 'BOOTLOADER', 'LAST SEEN'], rows);
+}
+
+export function busLine(b: BusView): string {
+  return `bus ${b.name} (${b.kind}): ${b.state}${b.detail ? ` — ${b.detail}` : ''}`;
+}
+
+export function formatStatus(s: StatusView, nowMs: number): string {
+  const n = s.devices.length;
+  const lines = [
+    `mcubusd ${s.version}, up ${formatDuration(s.uptimeMs)}, ${n} device${n === 1 ? '' : 's'}`,
+    '',
+    deviceTable(s.devices, nowMs),
+    '',
+  ];
+  if (s.buses.length === 0) lines.push('no buses configured');
+  for (const b of s.buses) lines.push(busLine(b));
+  return lines.join('\n');
+}
+
+export function formatDevice(d: DeviceView, nowMs: number): string {
+  const rows: [string, string][] = [
+    ['address', formatAddress(d.address)],
+    ['name', d.name ?? '-'],
+    [
+      'hardware',
+      d.hardwareId ? `${d.hardwareId}${d.hardwareRev !== undefined ? ` rev ${d.hardwareRev}` : ''}` : '-',
+    ],
+    ['bus', d.bus],
+    ['route', formatRoute(d)],
+    ['mode', d.mode],
+    ['firmware', d.firmwareVersion ?? '-'],
+    ['bootloader', d.bootloaderVersion ?? '-'],
+    ['first seen', formatAgo(d.firstSeenMs, nowMs)],
+    ['last seen', formatAgo(d.lastSeenMs, nowMs)],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`).join('\n');
+}
+
+export function formatEvent(e: EventView): string {
+  const where = e.device !== undefined ? formatAddress(e.device) : (e.bus ?? '-');
+  return `${new Date(e.atMs).toISOString()}  ${e.severity.padEnd(7)}  ${where.padEnd(5)}  ${e.kind}: ${e.message}`;
+}
+
+export function formatPing(address: number, r: PingResult): string {
+  if (!r.ok) return `${formatAddress(address)}: no answer${r.error ? ` (${r.error})` : ''}`;
+  const rtt = r.rttMs !== undefined ? ` in ${r.rttMs.toFixed(1)} ms` : '';
+  const att = r.attempts !== undefined ? ` (${r.attempts} attempt${r.attempts === 1 ? '' : 's'})` : '';
+  return `${formatAddress(address)}: pong${rtt}${att}`;
+}

@@ -1,0 +1,280 @@
+import { parseArgs } from 'node:util';
+import { formatAddress, parseAddress } from '../api/http-util.js';
+import { decodeCommand } from '../commands/decode.js';
+import { demoCommand } from '../commands/demo.js';
+import { ApiClient, ApiResponseError, DaemonUnreachableError } from './client.js';
+import { deviceTable, formatDevice, formatEvent, formatPing, formatStatus } from './format.js';
+
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** Environment for MCUBUS_SOCKET / MCUBUS_TOKEN; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Clock for "3 s ago"; default Date.now. */
+  now?: () => number;
+  /** Ends `events --follow` (exit 0). */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_SOCKET = './.mcubus-state/mcubusd.sock';
+
+/** Exit codes: 0 success, 1 request failed, 2 bad usage, 3 daemon not running. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3 } as const;
+
+const GLOBAL_OPTIONS = `Global options (every daemon command):
+  --socket PATH   daemon socket (default $MCUBUS_SOCKET or ${DEFAULT_SOCKET})
+  --url URL       talk to the daemon over HTTP instead (e.g. http://board:7600)
+  --token TOKEN   bearer token for --url (default $MCUBUS_TOKEN)
+  --json          machine-readable output
+  -h, --help      help for the command`;
+
+const HELP = `mcubus — coordinate the MCUs of a board: firmware updates, clock alignment, health.
+
+Usage:
+  mcubus status                 daemon, devices and buses at a glance
+  mcubus devices [ADDR]         the known devices (or one device in detail)
+  mcubus events [--follow] [--device ADDR] [--limit N]
+                                recent events; --follow streams new ones
+  mcubus ping ADDR [--timeout MS]
+                                ping a device (ADDR decimal or 0x hex)
+  mcubus send ADDR TYPE [JSON-BODY] [--timeout MS]
+                                send any request message and print the answer
+  mcubus demo                   show a host↔device exchange on a UART, with line noise, decoded back
+  mcubus decode HEX…            decode one mcubus frame given in hex
+  mcubus decode --stream HEX…   decode a UART byte stream (COBS frames separated by 00)
+  mcubus COMMAND --help         help for a command
+
+${GLOBAL_OPTIONS}
+
+The protocol is specified in docs/protocol.md, the control API in docs/api.md.
+
+Exit status: 0 success, 1 a request failed (or a frame failed to decode), 2 bad usage,
+3 mcubusd is not running.`;
+
+const COMMAND_HELP: Record<string, string> = {
+  status: `Usage: mcubus status [--json]
+
+Shows the daemon version and uptime, a table of the devices (address, name, bus, route, mode,
+firmware and bootloader versions, last seen) and one line per bus with its state.`,
+  devices: `Usage: mcubus devices [ADDR] [--json]
+
+Lists the known devices, or shows one device (ADDR decimal or 0x hex) in detail.`,
+  events: `Usage: mcubus events [--follow] [--device ADDR] [--limit N] [--json]
+
+Prints the most recent events (default 20), oldest first. --follow then keeps printing new events as
+they happen until interrupted; with --json each event is one JSON line.`,
+  ping: `Usage: mcubus ping ADDR [--timeout MS] [--json]
+
+Pings a device and prints the round-trip time. Exit status 1 when it does not answer.`,
+  send: `Usage: mcubus send ADDR TYPE [JSON-BODY] [--timeout MS] [--json]
+
+Sends a request message of TYPE (docs/protocol.md §4) with JSON-BODY (default {}) and prints the
+answer. Exit status 1 when the request fails.`,
+  demo: 'Usage: mcubus demo\n\nShows a host↔device exchange on a UART, with line noise, decoded back.',
+  decode: `Usage: mcubus decode [--stream] HEX…
+
+Decodes one mcubus frame given in hex, or with --stream a UART byte stream (COBS frames separated
+by 00).`,
+};
+
+class UsageError extends Error {}
+
+/** The mcubus CLI; returns the exit status. Output goes to `io`, so tests need no subprocess. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const out = (s: string) => io.stdout.write(`${s}\n`);
+  const err = (s: string) => io.stderr.write(`${s}\n`);
+  const env = io.env ?? process.env;
+  const now = io.now ?? Date.now;
+
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    err(`mcubus: ${(e as Error).message}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  const [command = values.help ? 'help' : 'demo', ...rest] = positionals;
+  if (command === 'help') {
+    const topic = rest[0] && COMMAND_HELP[rest[0]];
+    out(topic ? `${topic}\n\n${GLOBAL_OPTIONS}` : HELP);
+    return EXIT.ok;
+  }
+  const help = COMMAND_HELP[command];
+  if (help === undefined) {
+    err(`mcubus: unknown command "${command}"\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    out(command === 'demo' || command === 'decode' ? help : `${help}\n\n${GLOBAL_OPTIONS}`);
+    return EXIT.ok;
+  }
+  if (command === 'demo') return demoCommand();
+  if (command === 'decode') return decodeCommand(rest, { stream: values.stream ?? false });
+
+  let client: ApiClient;
+  let socketPath: string | undefined;
+  try {
+    if (values.url !== undefined) {
+      try {
+        new URL(values.url);
+      } catch {
+        throw new UsageError(`--url "${values.url}" is not a URL`);
+      }
+      const token = values.token ?? env.MCUBUS_TOKEN;
+      client = new ApiClient(token ? { url: values.url, token } : { url: values.url });
+    } else {
+      if (values.token !== undefined) throw new UsageError('--token only applies with --url');
+      socketPath = values.socket ?? env.MCUBUS_SOCKET ?? DEFAULT_SOCKET;
+      client = new ApiClient({ socketPath });
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`mcubus ${command}: ${e.message}\n\n${help}`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+
+  const json = values.json ?? false;
+  const printJson = (v: unknown) => out(JSON.stringify(v, null, 2));
+  const timeout = () => optInt('--timeout', values.timeout, 1, 600_000);
+
+  try {
+    switch (command) {
+      case 'status': {
+        noArgs(rest, 0);
+        const s = await client.status();
+        out(json ? JSON.stringify(s, null, 2) : formatStatus(s, now()));
+        return EXIT.ok;
+      }
+      case 'devices': {
+        noArgs(rest, 1);
+        if (rest[0] !== undefined) {
+          const d = await client.device(address(rest[0]));
+          out(json ? JSON.stringify(d, null, 2) : formatDevice(d, now()));
+        } else {
+          const ds = await client.devices();
+          out(json ? JSON.stringify(ds, null, 2) : deviceTable(ds, now()));
+        }
+        return EXIT.ok;
+      }
+      case 'events': {
+        noArgs(rest, 0);
+        const device = values.device === undefined ? undefined : address(values.device);
+        const limit = optInt('--limit', values.limit, 1, 10_000) ?? 20;
+        const q: { device?: number; limit: number } = { limit };
+        if (device !== undefined) q.device = device;
+        const recent = [...(await client.events(q))].sort((a, b) => a.id - b.id);
+        if (!values.follow) {
+          if (json) printJson(recent);
+          else if (recent.length === 0) out('no events');
+          else for (const e of recent) out(formatEvent(e));
+          return EXIT.ok;
+        }
+        for (const e of recent) out(json ? JSON.stringify(e) : formatEvent(e));
+        const opts: { lastEventId?: number; device?: number; signal?: AbortSignal } = {};
+        const newest = recent.at(-1);
+        if (newest) opts.lastEventId = newest.id;
+        if (device !== undefined) opts.device = device;
+        if (io.signal) opts.signal = io.signal;
+        await client.streamEvents((e) => out(json ? JSON.stringify(e) : formatEvent(e)), opts);
+        if (!io.signal?.aborted) {
+          err('mcubus events: the daemon closed the event stream');
+          return EXIT.failed;
+        }
+        return EXIT.ok;
+      }
+      case 'ping': {
+        noArgs(rest, 1, 1);
+        const a = address(rest[0]!);
+        const r = await client.ping(a, timeout());
+        out(json ? JSON.stringify(r, null, 2) : formatPing(a, r));
+        return r.ok ? EXIT.ok : EXIT.failed;
+      }
+      case 'send': {
+        noArgs(rest, 3, 2);
+        const a = address(rest[0]!);
+        const type = rest[1]!;
+        let body: unknown = {};
+        if (rest[2] !== undefined) {
+          try {
+            body = JSON.parse(rest[2]);
+          } catch (e) {
+            throw new UsageError(`JSON-BODY is not valid JSON: ${(e as Error).message}`);
+          }
+        }
+        const r = await client.request(a, { type, body }, timeout());
+        if (json) printJson(r);
+        else if (r.ok && r.answer)
+          out(`${formatAddress(a)} answered ${r.answer.type}: ${JSON.stringify(r.answer.body, null, 2)}`);
+        else if (r.ok) out(`${formatAddress(a)}: ok`);
+        else out(`${formatAddress(a)}: request failed${r.error ? `: ${r.error}` : ''}`);
+        return r.ok ? EXIT.ok : EXIT.failed;
+      }
+    }
+    return EXIT.usage;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`mcubus ${command}: ${e.message}\n\n${help}`);
+      return EXIT.usage;
+    }
+    if (e instanceof DaemonUnreachableError) {
+      const code = (e.cause as NodeJS.ErrnoException | undefined)?.code;
+      if (socketPath !== undefined) {
+        const why =
+          code === 'ECONNREFUSED' ? `nothing listens on ${socketPath}` : `no socket at ${socketPath}`;
+        err(
+          `mcubus: mcubusd is not running (${why}); start it with \`npm start\` or \`mcubusd --config FILE\``,
+        );
+      } else {
+        err(`mcubus: mcubusd is not reachable at ${e.target} (${code ?? e.message})`);
+      }
+      return EXIT.notRunning;
+    }
+    if (e instanceof ApiResponseError) {
+      if (json) printJson({ error: { status: e.status, code: e.code, message: e.message } });
+      err(`mcubus ${command}: ${e.message}`);
+      return EXIT.failed;
+    }
+    err(`mcubus ${command}: ${(e as Error).message ?? String(e)}`);
+    return EXIT.failed;
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' },
+      socket: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      follow: { type: 'boolean', short: 'f' },
+      device: { type: 'string' },
+      limit: { type: 'string' },
+      timeout: { type: 'string' },
+      stream: { type: 'boolean' },
+    },
+  });
+}
+
+function address(text: string): number {
+  const a = parseAddress(text);
+  if (a === undefined) throw new UsageError(`"${text}" is not a node address (0–255, decimal or 0x hex)`);
+  return a;
+}
+
+function optInt(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function noArgs(rest: string[], max: number, min = 0): void {
+  if (rest.length > max) throw new UsageError(`unexpected argument "${rest[max]}"`);
+  if (rest.length < min) throw new UsageError('missing argument');
+}

@@ -1,0 +1,511 @@
+import { DeviceMode, decodeRawFrame, enumName, type Message, type MessageName } from '@mcubus/protocol';
+import type { BusView, DaemonApi, DeviceView, EventView, PingResult, StatusView } from '../api/daemon-api.js';
+import { LinkCore, type LinkEvent, type LinkOutput, type RequestHandle } from '../link/core.js';
+import type { DeviceRecord } from '../registry/device-record.js';
+import type { Severity } from '../registry/journal.js';
+import type { Registry } from '../registry/registry.js';
+import type { FrameTransport, TransportEvent } from '../transports/transport.js';
+import { HostRouter, type PinnedRoute } from './router.js';
+import type { Runtime } from './runtime.js';
+
+export interface DaemonLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface DaemonOptions {
+  readonly version: string;
+  readonly transports: readonly FrameTransport[];
+  readonly runtime: Runtime;
+  readonly registry: Registry;
+  readonly log: DaemonLogger;
+  /** Jitter source for retries; seed it in simulations. */
+  readonly random: () => number;
+  /** Routes from the configuration (pinned). */
+  readonly routes?: readonly PinnedRoute[];
+  readonly requestTimeoutMs?: number;
+  readonly requestRetries?: number;
+  /** How often buffered last-seen times go to the registry. */
+  readonly flushEveryMs?: number;
+}
+
+interface Waiter {
+  resolve(event: LinkEvent): void;
+}
+
+/** Bad input of one kind on one bus is journaled at most this often (it is always counted). */
+const JOURNAL_BAD_INPUT_EVERY_MS = 10_000;
+
+/**
+ * mcubusd's core: buses in, one link layer, a router that learns where each device is, device
+ * discovery into the registry, and the event journal. It implements the control API. It reads time
+ * only through its Runtime, so tests run it against the simulated board in virtual time.
+ */
+export class Daemon implements DaemonApi {
+  readonly #o: DaemonOptions;
+  readonly #link: LinkCore;
+  readonly #router: HostRouter;
+  readonly #transports = new Map<string, FrameTransport>();
+  readonly #busState = new Map<string, { state: string; detail?: string }>();
+  readonly #waiters = new Map<RequestHandle, Waiter>();
+  readonly #identifying = new Set<number>();
+  readonly #subscribers = new Set<(e: EventView) => void>();
+  readonly #lastJournaled = new Map<string, number>();
+  #wake: { cancel(): void } | null = null;
+  #flushTimer: { cancel(): void } | null = null;
+  #handle = 0;
+  #startedAtMs = 0;
+  #running = false;
+
+  constructor(options: DaemonOptions) {
+    this.#o = options;
+    this.#link = new LinkCore({
+      random: options.random,
+      maxAttempts: (options.requestRetries ?? 3) + 1,
+    });
+    const pointToPoint = options.transports
+      .filter((t) => t.kind === 'uart' || t.kind === 'sim')
+      .map((t) => t.name);
+    this.#router = new HostRouter(options.routes ?? [], pointToPoint);
+    for (const t of options.transports) {
+      this.#transports.set(t.name, t);
+      this.#busState.set(t.name, { state: 'starting' });
+      t.onFrame((frame, info) => this.#onFrame(t, frame, info));
+      t.onEvent((e) => this.#onTransportEvent(t, e));
+    }
+  }
+
+  get router(): HostRouter {
+    return this.#router;
+  }
+
+  /** Starts every bus; a bus that fails to start is journaled and the others keep going. */
+  async start(): Promise<void> {
+    this.#running = true;
+    this.#startedAtMs = this.#o.runtime.nowMs();
+    this.#journal(
+      'daemon.start',
+      'info',
+      `mcubusd ${this.#o.version} starting with ${this.#transports.size} bus(es)`,
+    );
+    await Promise.all(
+      [...this.#transports.values()].map(async (t) => {
+        try {
+          await t.start();
+        } catch (e) {
+          this.#busState.set(t.name, { state: 'failed', detail: (e as Error).message });
+          this.#journal('bus.failed', 'error', `bus ${t.name} did not start: ${(e as Error).message}`, {
+            bus: t.name,
+          });
+        }
+      }),
+    );
+    this.#scheduleFlush();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#wake?.cancel();
+    this.#flushTimer?.cancel();
+    await Promise.all([...this.#transports.values()].map((t) => t.stop().catch(() => undefined)));
+    this.#journal('daemon.stop', 'info', 'mcubusd stopped');
+    this.#o.registry.flush();
+  }
+
+  // ── frames in ────────────────────────────────────────────────────────────────────────────────
+
+  #onFrame(t: FrameTransport, frame: Uint8Array, info: { from?: number; rxUs: number }): void {
+    if (!this.#running) return;
+    const raw = decodeRawFrame(frame);
+    if (raw.ok && raw.value.header.src !== 0) {
+      const h = raw.value.header;
+      const changed = this.#router.learn(h.src, h.ttl, t.name, info.from);
+      if (changed) {
+        this.#o.log.debug(
+          { device: h.src, bus: t.name, via: changed.via, hops: changed.hops },
+          'route learned',
+        );
+      }
+    }
+    this.#apply(
+      this.#link.handle(
+        { type: 'frame', bytes: frame, bus: t.name, rxUs: info.rxUs },
+        this.#o.runtime.nowUs(),
+      ),
+    );
+  }
+
+  #apply(out: LinkOutput): void {
+    for (const f of out.send) {
+      const route = this.#router.lookup(f.dst);
+      const transport = route ? this.#transports.get(route.bus) : undefined;
+      if (!route || !transport) {
+        if (f.handle !== undefined) {
+          this.#apply(this.#link.handle({ type: 'cancel', handle: f.handle }, this.#o.runtime.nowUs()));
+        }
+        continue;
+      }
+      transport.send(f.bytes, route.nextHop, f.priority);
+    }
+    for (const e of out.emit) this.#onLinkEvent(e);
+    this.#wake?.cancel();
+    const wakeAt = out.wakeAt ?? 0;
+    this.#wake =
+      out.wakeAt === undefined || !this.#running
+        ? null
+        : this.#o.runtime.at(out.wakeAt, () =>
+            // Never tick before the deadline the core asked for (µs/ns rounding would make it ask again).
+            this.#apply(this.#link.handle({ type: 'tick' }, Math.max(this.#o.runtime.nowUs(), wakeAt))),
+          );
+  }
+
+  #onLinkEvent(e: LinkEvent): void {
+    switch (e.type) {
+      case 'answer':
+      case 'timeout':
+      case 'error_answer':
+      case 'cancelled':
+        if (e.type === 'answer' && e.message.type === 'hello')
+          this.#onHello(e.header.src, e.message.body, e.bus);
+        this.#settle(e.handle, e);
+        return;
+      case 'rejected':
+        if (e.handle !== undefined) this.#settle(e.handle, e);
+        return;
+      case 'unsolicited':
+        this.#onUnsolicited(e.header.src, e.message, e.bus);
+        return;
+      case 'bad_frame':
+        this.#rateLimitedJournal(
+          `${e.bus}:${e.error.code}`,
+          'bus.bad_frame',
+          'warning',
+          `bad frame on ${e.bus}: ${e.error.message}`,
+          {
+            bus: e.bus,
+            data: { code: e.error.code, counters: this.#link.counters().byBus[e.bus] },
+          },
+        );
+        return;
+      default:
+        return;
+    }
+  }
+
+  #settle(handle: RequestHandle, e: LinkEvent): void {
+    const w = this.#waiters.get(handle);
+    if (!w) return;
+    this.#waiters.delete(handle);
+    w.resolve(e);
+  }
+
+  #onUnsolicited(
+    src: number,
+    message: LinkEvent & { type: 'unsolicited' } extends { message: infer M } ? M : never,
+    bus: string,
+  ): void {
+    if (message.type === 'hello') {
+      this.#onHello(src, message.body, bus);
+      return;
+    }
+    const known = this.#o.registry.get(src);
+    if (!known) {
+      this.#identify(src);
+      return;
+    }
+    this.#o.registry.markSeen(src, this.#o.runtime.nowMs());
+    if (message.type === 'heartbeat' && message.body.mode !== known.mode) this.#identify(src);
+  }
+
+  /** Asks a device we heard but do not know (or whose mode changed) who it is. */
+  #identify(address: number): void {
+    if (this.#identifying.has(address)) return;
+    this.#identifying.add(address);
+    void this.#request(address, { type: 'identify', body: {} }).then((e) => {
+      this.#identifying.delete(address);
+      if (e.type === 'timeout') {
+        this.#journal('device.unidentified', 'warning', `0x${hex(address)} did not answer IDENTIFY`, {
+          device: address,
+        });
+      }
+    });
+  }
+
+  #onHello(src: number, hello: Extract<Message, { type: 'hello' }>['body'], bus: string): void {
+    const route = this.#router.lookup(src);
+    const result = this.#o.registry.upsertFromHello(src, hello, {
+      bus: route?.bus ?? bus,
+      via: route?.via ?? null,
+      hops: route?.hops ?? 0,
+      atMs: this.#o.runtime.nowMs(),
+    });
+    const name = hello.name ? ` (${hello.name})` : '';
+    const where = route?.via ? `via 0x${hex(route.via)} on ${route.bus}` : `on ${route?.bus ?? bus}`;
+    if (result.isNew) {
+      this.#journal(
+        'device.new',
+        'info',
+        `new device 0x${hex(src)}${name} ${hello.hardwareId} fw ${hello.firmwareVersion.join('.')} ${where}`,
+        { device: src, bus, data: { hardwareId: hello.hardwareId, mode: enumName(DeviceMode, hello.mode) } },
+      );
+    }
+    for (const c of result.changes) {
+      this.#journal(
+        'device.changed',
+        'info',
+        `0x${hex(src)}${name}: ${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`,
+        {
+          device: src,
+          bus,
+          data: c,
+        },
+      );
+    }
+  }
+
+  // ── requests ─────────────────────────────────────────────────────────────────────────────────
+
+  #request(dst: number, message: Message, timeoutMs?: number): Promise<LinkEvent> {
+    const handle = ++this.#handle;
+    return new Promise<LinkEvent>((resolve) => {
+      this.#waiters.set(handle, { resolve });
+      if (!this.#router.lookup(dst)) {
+        this.#waiters.delete(handle);
+        resolve({
+          type: 'rejected',
+          handle,
+          reason: 'bad_destination',
+          detail: `no route to 0x${hex(dst)}: never heard from it`,
+        });
+        return;
+      }
+      this.#apply(
+        this.#link.handle(
+          {
+            type: 'request',
+            handle,
+            dst,
+            message,
+            ...(timeoutMs !== undefined
+              ? { timeoutMs }
+              : this.#o.requestTimeoutMs
+                ? { timeoutMs: this.#o.requestTimeoutMs }
+                : {}),
+          },
+          this.#o.runtime.nowUs(),
+        ),
+      );
+    });
+  }
+
+  async ping(address: number, timeoutMs?: number): Promise<PingResult> {
+    const e = await this.#request(
+      address,
+      { type: 'ping', body: { nonce: this.#handle & 0xffffffff } },
+      timeoutMs,
+    );
+    if (e.type === 'answer') return { ok: true, rttMs: e.rttUs / 1000, attempts: e.attempts };
+    return { ok: false, error: describeFailure(e) };
+  }
+
+  async request(
+    address: number,
+    message: { type: string; body: unknown },
+    timeoutMs?: number,
+  ): Promise<{ ok: boolean; answer?: { type: string; body: unknown }; error?: string }> {
+    if (!(message.type in MESSAGE_EXPECTS))
+      return { ok: false, error: `unknown message type "${message.type}"` };
+    const e = await this.#request(address, message as Message, timeoutMs);
+    if (e.type === 'answer') return { ok: true, answer: { type: e.message.type, body: e.message.body } };
+    return { ok: false, error: describeFailure(e) };
+  }
+
+  // ── journal ──────────────────────────────────────────────────────────────────────────────────
+
+  #journal(
+    kind: string,
+    severity: Severity,
+    message: string,
+    extra: { device?: number; bus?: string; data?: unknown } = {},
+  ): void {
+    const atMs = this.#o.runtime.nowMs();
+    const id = this.#o.registry.append({ atMs, kind, severity, message, ...extra });
+    const log =
+      severity === 'error' ? this.#o.log.error : severity === 'warning' ? this.#o.log.warn : this.#o.log.info;
+    log.call(this.#o.log, { kind, ...extra }, message);
+    const view: EventView = { id, atMs, kind, severity, message, ...extra };
+    for (const s of this.#subscribers) s(view);
+  }
+
+  #rateLimitedJournal(
+    key: string,
+    kind: string,
+    severity: Severity,
+    message: string,
+    extra: { bus?: string; data?: unknown },
+  ): void {
+    const now = this.#o.runtime.nowMs();
+    const last = this.#lastJournaled.get(key);
+    if (last !== undefined && now - last < JOURNAL_BAD_INPUT_EVERY_MS) return;
+    this.#lastJournaled.set(key, now);
+    this.#journal(kind, severity, message, extra);
+  }
+
+  #onTransportEvent(t: FrameTransport, e: TransportEvent): void {
+    switch (e.kind) {
+      case 'open':
+        this.#busState.set(t.name, { state: 'open', detail: e.detail });
+        this.#journal('bus.open', 'info', `bus ${t.name} open: ${e.detail}`, { bus: t.name });
+        return;
+      case 'closed':
+        this.#busState.set(t.name, { state: 'closed', detail: e.detail });
+        if (this.#running)
+          this.#journal('bus.closed', 'warning', `bus ${t.name} closed: ${e.detail}`, { bus: t.name });
+        return;
+      case 'lost':
+        this.#busState.set(t.name, { state: 'lost', detail: e.detail });
+        this.#journal('bus.lost', 'error', `bus ${t.name} lost: ${e.detail}; retrying in ${e.retryInMs} ms`, {
+          bus: t.name,
+        });
+        return;
+      case 'bad_input':
+        this.#rateLimitedJournal(
+          `${t.name}:${e.code}`,
+          'bus.bad_input',
+          'warning',
+          `bad input on ${t.name}: ${e.detail}`,
+          {
+            bus: t.name,
+            data: { code: e.code },
+          },
+        );
+        return;
+      case 'error':
+        this.#rateLimitedJournal(`${t.name}:${e.code}`, 'bus.error', 'warning', `${t.name}: ${e.detail}`, {
+          bus: t.name,
+          data: { code: e.code },
+        });
+        return;
+    }
+  }
+
+  #scheduleFlush(): void {
+    const every = (this.#o.flushEveryMs ?? 5000) * 1000;
+    this.#flushTimer = this.#o.runtime.at(this.#o.runtime.nowUs() + every, () => {
+      if (!this.#running) return;
+      this.#o.registry.flush();
+      this.#scheduleFlush();
+    });
+  }
+
+  // ── control API ──────────────────────────────────────────────────────────────────────────────
+
+  status(): StatusView {
+    const now = this.#o.runtime.nowMs();
+    return {
+      version: this.#o.version,
+      startedAtMs: this.#startedAtMs,
+      uptimeMs: now - this.#startedAtMs,
+      buses: this.#buses(),
+      devices: this.devices(),
+    };
+  }
+
+  #buses(): BusView[] {
+    const linkByBus = this.#link.counters().byBus;
+    return [...this.#transports.values()].map((t) => {
+      const s = this.#busState.get(t.name) ?? { state: 'unknown' };
+      return {
+        name: t.name,
+        kind: t.kind,
+        state: s.state,
+        ...(s.detail ? { detail: s.detail } : {}),
+        counters: { ...t.counters(), ...prefix('link_', linkByBus[t.name] ?? {}) },
+      };
+    });
+  }
+
+  devices(): DeviceView[] {
+    this.#o.registry.flush();
+    return this.#o.registry.list().map(toView);
+  }
+
+  device(address: number): DeviceView | undefined {
+    this.#o.registry.flush();
+    const r = this.#o.registry.get(address);
+    return r ? toView(r) : undefined;
+  }
+
+  events(query: { sinceId?: number; device?: number; limit?: number }): EventView[] {
+    return this.#o.registry.query(query).map((e) => ({
+      id: e.id,
+      atMs: e.atMs,
+      kind: e.kind,
+      severity: e.severity,
+      message: e.message,
+      ...(e.device !== null ? { device: e.device } : {}),
+      ...(e.bus !== null ? { bus: e.bus } : {}),
+      ...(e.data !== null && e.data !== undefined ? { data: e.data } : {}),
+    }));
+  }
+
+  subscribe(listener: (e: EventView) => void): () => void {
+    this.#subscribers.add(listener);
+    return () => this.#subscribers.delete(listener);
+  }
+}
+
+const MESSAGE_EXPECTS: Record<string, true> = {
+  identify: true,
+  ping: true,
+  time_sync_req: true,
+  update_begin: true,
+  update_verify: true,
+  update_activate: true,
+  update_confirm: true,
+  update_abort: true,
+  update_status_req: true,
+  reset: true,
+  topology_req: true,
+} satisfies Partial<Record<MessageName, true>>;
+
+function toView(r: DeviceRecord): DeviceView {
+  return {
+    address: r.address,
+    ...(r.name ? { name: r.name } : {}),
+    hardwareId: r.hardwareId,
+    hardwareRev: r.hardwareRev,
+    firmwareVersion: r.firmwareVersion,
+    bootloaderVersion: r.bootloaderVersion,
+    mode: enumName(DeviceMode, r.mode),
+    bus: r.bus,
+    via: r.via,
+    hops: r.hops,
+    firstSeenMs: r.firstSeenMs,
+    lastSeenMs: r.lastSeenMs,
+  };
+}
+
+function describeFailure(e: LinkEvent): string {
+  switch (e.type) {
+    case 'timeout':
+      return `no answer after ${e.attempts} attempt(s)`;
+    case 'error_answer':
+      return `${e.codeName}${e.reporter !== undefined && e.reporter !== e.dst ? ` (reported by 0x${hex(e.reporter)})` : ''}`;
+    case 'rejected':
+      return e.detail;
+    case 'cancelled':
+      return 'cancelled: no route';
+    default:
+      return e.type;
+  }
+}
+
+function prefix(p: string, o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v]));
+}
+
+const hex = (n: number) => n.toString(16).padStart(2, '0');

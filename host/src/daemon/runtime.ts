@@ -1,0 +1,26 @@
+/**
+ * The daemon's only access to time: a clock and one-shot timers. Production uses the wall clock and
+ * setTimeout; tests and the embedded simulator use the simulator's virtual clock, so the very same
+ * daemon code runs deterministically and faster than real time against a simulated board.
+ */
+export interface Runtime {
+  /** Monotonic microseconds (for protocol timing). */
+  nowUs(): number;
+  /** Wall-clock milliseconds since the epoch (for the registry and the journal). */
+  nowMs(): number;
+  /** Calls `fn` once at monotonic time `atUs` (or as soon as possible if that has passed). */
+  at(atUs: number, fn: () => void): { cancel(): void };
+}
+
+export function realRuntime(): Runtime {
+  const origin = process.hrtime.bigint();
+  const nowUs = () => Number(process.hrtime.bigint() - origin) / 1000;
+  return {
+    nowUs,
+    nowMs: () => Date.now(),
+    at(atUs, fn) {
+      const t = setTimeout(fn, Math.max(0, Math.ceil((atUs - nowUs()) / 1000)));
+      return { cancel: () => clearTimeout(t) };
+    },
+  };
+}

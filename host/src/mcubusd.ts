@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startApiServer } from './api/server.js';
+import { formatStatus } from './cli/format.js';
+import { embeddedDefaultConfig } from './config/default.js';
+import { formatConfigError } from './config/errors.js';
+import { loadConfig } from './config/parse.js';
+import type { DaemonConfig } from './config/types.js';
+import { Daemon } from './daemon/daemon.js';
+import { pinnedRoutes } from './daemon/pinned-routes.js';
+import { type Runtime, realRuntime } from './daemon/runtime.js';
+import { startEmbeddedBoard } from './daemon/sim-board.js';
+import { transportsFromConfig } from './daemon/transports-from-config.js';
+import { Registry } from './registry/registry.js';
+
+export const VERSION = '0.1.0';
+
+const HELP = `mcubusd — the mcubus host daemon: finds the MCUs on every configured bus, keeps a registry of them,
+and serves the control API that the mcubus CLI uses.
+
+Usage:
+  mcubusd [--config FILE] [--live] [--log-level LEVEL]
+
+Options:
+  --config FILE   YAML configuration (docs/configuration.md). Without it: the embedded default, a
+                  simulated reference board (gateway on UART, two MCUs behind it on CAN, one on Modbus).
+  --live          print the status table every 2 s on standard output (JSON logs then go to standard error)
+  --log-level     trace | debug | info | warn | error (overrides the configuration)
+  --help          this text
+
+Stops cleanly on SIGINT/SIGTERM: closes the ports, flushes the registry and the journal.
+Exit status: 0 clean stop, 2 bad configuration or usage, 1 fatal error at start.`;
+
+async function main(argv: string[]): Promise<number> {
+  let values: { config?: string; live?: boolean; 'log-level'?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        live: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`mcubusd: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  let config: DaemonConfig;
+  if (values.config) {
+    const loaded = await loadConfig(values.config);
+    if (!loaded.ok) {
+      console.error(`mcubusd: the configuration has ${loaded.error.length} problem(s):`);
+      for (const e of loaded.error) console.error(`  ${formatConfigError(e)}`);
+      return 2;
+    }
+    config = loaded.value;
+  } else {
+    config = embeddedDefaultConfig();
+  }
+  const level = values['log-level'] ?? config.log.level;
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(level)) {
+    console.error(`mcubusd: --log-level must be trace, debug, info, warn or error, not "${level}"`);
+    return 2;
+  }
+  // With --live the table owns standard output; JSON logs go to standard error.
+  const log = pino({ level, base: { service: 'mcubusd' } }, pino.destination(values.live ? 2 : 1));
+
+  mkdirSync(config.stateDir, { recursive: true });
+  const registry = Registry.open(config.stateDir);
+  const embedded = config.simulator ? startEmbeddedBoard(config.simulator) : null;
+  const runtime: Runtime = embedded?.runtime ?? realRuntime();
+  const transports = transportsFromConfig(config, { runtime, board: embedded?.board ?? null, log });
+  const daemon = new Daemon({
+    version: VERSION,
+    transports,
+    runtime,
+    registry,
+    log,
+    random: Math.random,
+    routes: pinnedRoutes(config),
+    requestTimeoutMs: config.services.requestTimeoutMs,
+    requestRetries: config.services.requestRetries,
+  });
+  embedded?.driver.start();
+  await daemon.start();
+  const api = await startApiServer(daemon, {
+    socketPath: config.api.socket,
+    socketMode: config.api.socketMode,
+    ...(config.api.tcp ? { tcp: config.api.tcp } : {}),
+    log: (msg, data) => log.info(data ?? {}, msg),
+  });
+  log.info(
+    { socket: config.api.socket, stateDir: config.stateDir, buses: transports.map((t) => t.name) },
+    'mcubusd ready',
+  );
+
+  const live = values.live
+    ? setInterval(
+        () => process.stdout.write(`\x1b[2J\x1b[H${formatStatus(daemon.status(), Date.now())}\n`),
+        2000,
+      )
+    : null;
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  if (live) clearInterval(live);
+  log.info({}, 'stopping');
+  await api.close();
+  await daemon.stop();
+  embedded?.driver.stop();
+  registry.close();
+  log.flush();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(`mcubusd: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);

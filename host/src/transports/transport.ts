@@ -1,0 +1,49 @@
+/**
+ * What the daemon's core sees of a bus, whatever carries it: whole mcubus frames in and out. Each
+ * transport adapter (UART, Modbus RTU master, CAN with ISO-TP over SocketCAN/slcan, the in-process
+ * simulator) implements it around its sans-IO codec.
+ */
+export interface FrameTransport {
+  /** Bus name from the configuration. */
+  readonly name: string;
+  readonly kind: 'uart' | 'modbus' | 'can' | 'sim';
+  /** Largest frame this bus carries (Modbus: 251). */
+  readonly mtu: number;
+  /** Opens the port(s); resolves when usable, rejects with a TransportError (missing port, bad config). */
+  start(): Promise<void>;
+  /** Closes everything; pending sends are dropped and counted. */
+  stop(): Promise<void>;
+  /**
+   * Sends one frame to the node at the other end of this hop (`nextHop`: the CAN target address; the
+   * Modbus device's mcubus address; ignored on a point-to-point UART).
+   */
+  send(frame: Uint8Array, nextHop: number, priority: 0 | 1 | 2 | 3): void;
+  /**
+   * A whole frame arrived. `from` is the link-level sender when the bus knows it (CAN source address,
+   * the polled Modbus device's mcubus address), else undefined. `rxUs` is the host clock (µs) when the
+   * frame started arriving, as close to the wire as the adapter can tell.
+   */
+  onFrame(listener: (frame: Uint8Array, info: { from?: number; rxUs: number }) => void): void;
+  /** State changes and bad input, for the journal and the logs. */
+  onEvent(listener: (event: TransportEvent) => void): void;
+  /** Counters by cause (bytes, frames, bad frames by cause, reopen attempts, …). */
+  counters(): Record<string, number>;
+}
+
+export type TransportEvent =
+  | { readonly kind: 'open'; readonly detail: string }
+  | { readonly kind: 'closed'; readonly detail: string }
+  /** The port vanished or failed; the adapter retries with backoff and says when. */
+  | { readonly kind: 'lost'; readonly detail: string; readonly retryInMs: number }
+  | { readonly kind: 'bad_input'; readonly code: string; readonly detail: string }
+  | { readonly kind: 'error'; readonly code: string; readonly detail: string };
+
+export class TransportError extends Error {
+  constructor(
+    readonly code: 'missing_port' | 'open_failed' | 'bad_config' | 'unsupported',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}

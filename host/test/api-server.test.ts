@@ -1,0 +1,380 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeDaemonApi } from '../src/api/fake-api.js';
+import { isLoopbackHost, parseAddress, safeEqual } from '../src/api/http-util.js';
+import { type ApiServerHandle, startApiServer } from '../src/api/server.js';
+import { type SseMessage, SseParser } from '../src/api/sse.js';
+
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: unknown;
+}
+
+type Target = { socketPath: string } | { host: string; port: number };
+
+function call(
+  target: Target,
+  method: string,
+  path: string,
+  opts: { body?: string; headers?: Record<string, string> } = {},
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const req = request({ ...target, method, path, headers: opts.headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Opens the SSE stream; `next()` waits for the next message. */
+function openStream(target: Target, headers: Record<string, string> = {}, path = '/v1/events/stream') {
+  const parser = new SseParser();
+  const queue: SseMessage[] = [];
+  const waiters: ((m: SseMessage) => void)[] = [];
+  let raw = '';
+  let close = () => {};
+  const opened = new Promise<{ status: number; contentType: string | undefined }>((resolve, reject) => {
+    const req = request({ ...target, method: 'GET', path, headers }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        raw += c;
+        for (const m of parser.push(c)) {
+          const w = waiters.shift();
+          if (w) w(m);
+          else queue.push(m);
+        }
+      });
+      resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] });
+    });
+    req.on('error', () => {});
+    req.on('error', reject);
+    req.end();
+    close = () => req.destroy();
+  });
+  return {
+    opened,
+    raw: () => raw,
+    close: () => close(),
+    next: (timeoutMs = 2000) =>
+      new Promise<SseMessage>((resolve, reject) => {
+        const m = queue.shift();
+        if (m) return resolve(m);
+        const t = setTimeout(() => reject(new Error('no SSE message in time')), timeoutMs);
+        waiters.push((msg) => {
+          clearTimeout(t);
+          resolve(msg);
+        });
+      }),
+  };
+}
+
+const waitFor = async (cond: () => boolean, ms = 2000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+let dir: string;
+let socketPath: string;
+let api: FakeDaemonApi;
+let server: ApiServerHandle | undefined;
+const logs: string[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mcubus-api-'));
+  socketPath = join(dir, 'mcubusd.sock');
+  api = new FakeDaemonApi();
+  server = await startApiServer(api, { socketPath, heartbeatMs: 100, log: (m) => logs.push(m) });
+});
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('routes', () => {
+  it('GET /v1/status', async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/status');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/application\/json/);
+    const s = r.json as { version: string; devices: unknown[]; buses: unknown[] };
+    expect(s.version).toBe('0.1.0');
+    expect(s.devices).toHaveLength(2);
+    expect(s.buses).toHaveLength(2);
+  });
+
+  it('GET /v1/devices and /v1/devices/:address in decimal and hex', async () => {
+    const all = await call({ socketPath }, 'GET', '/v1/devices');
+    expect((all.json as { address: number }[]).map((d) => d.address)).toEqual([0x10, 0x21]);
+    for (const a of ['33', '0x21', '0X21']) {
+      const one = await call({ socketPath }, 'GET', `/v1/devices/${a}`);
+      expect(one.status).toBe(200);
+      expect((one.json as { name: string }).name).toBe('motor-left');
+    }
+  });
+
+  it('unknown device → 404, bad address → 400, unknown route → 404', async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/devices/0x42');
+    expect(r.status).toBe(404);
+    expect(r.json).toEqual({ error: { code: 'unknown_device', message: expect.any(String) } });
+    const bad = await call({ socketPath }, 'GET', '/v1/devices/zz');
+    expect(bad.status).toBe(400);
+    expect((bad.json as { error: { code: string } }).error.code).toBe('bad_address');
+    expect((await call({ socketPath }, 'GET', '/v1/devices/256')).status).toBe(400);
+    for (const p of ['/', '/v2/status', '/v1/nope', '/v1/devices/1/2/3']) {
+      const n = await call({ socketPath }, 'GET', p);
+      expect(n.status, p).toBe(404);
+      expect((n.json as { error: { code: string } }).error.code).toBe('not_found');
+    }
+  });
+
+  it('wrong method → 405 with Allow', async () => {
+    const r = await call({ socketPath }, 'POST', '/v1/status', { body: '{}' });
+    expect(r.status).toBe(405);
+    expect(r.headers.allow).toBe('GET');
+    const p = await call({ socketPath }, 'GET', '/v1/devices/0x21/ping');
+    expect(p.status).toBe(405);
+    expect(p.headers.allow).toBe('POST');
+  });
+
+  it('GET /v1/events with since, device and limit', async () => {
+    api.emit({ kind: 'device.seen', severity: 'info', message: 'a', device: 0x21 });
+    api.emit({ kind: 'bus.lost', severity: 'warning', message: 'b', bus: 'can0' });
+    api.emit({ kind: 'device.seen', severity: 'info', message: 'c', device: 0x21 });
+    const newest = await call({ socketPath }, 'GET', '/v1/events?limit=2');
+    expect((newest.json as { id: number }[]).map((e) => e.id)).toEqual([3, 2]);
+    const since = await call({ socketPath }, 'GET', '/v1/events?since=1');
+    expect((since.json as { id: number }[]).map((e) => e.id)).toEqual([2, 3]);
+    const dev = await call({ socketPath }, 'GET', '/v1/events?device=0x21');
+    expect((dev.json as { id: number }[]).map((e) => e.id)).toEqual([3, 1]);
+    expect((await call({ socketPath }, 'GET', '/v1/events?limit=abc')).status).toBe(400);
+    expect((await call({ socketPath }, 'GET', '/v1/events?limit=0')).status).toBe(400);
+    expect((await call({ socketPath }, 'GET', '/v1/events?device=x')).status).toBe(400);
+  });
+
+  it('POST ping with and without a body', async () => {
+    const r = await call({ socketPath }, 'POST', '/v1/devices/0x21/ping', { body: '{"timeoutMs":500}' });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ ok: true, rttMs: 2.5, attempts: 1 });
+    expect(api.calls.at(-1)).toEqual({ method: 'ping', args: [0x21, 500] });
+    const empty = await call({ socketPath }, 'POST', '/v1/devices/16/ping');
+    expect(empty.status).toBe(200);
+    expect(api.calls.at(-1)).toEqual({ method: 'ping', args: [0x10, undefined] });
+    const bad = await call({ socketPath }, 'POST', '/v1/devices/16/ping', { body: '{"timeoutMs":-1}' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('POST request forwards {type, body, timeoutMs}', async () => {
+    const r = await call({ socketPath }, 'POST', '/v1/devices/0x21/request', {
+      body: JSON.stringify({ type: 'get_info', body: { x: 1 }, timeoutMs: 1000 }),
+    });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ ok: true, answer: { type: 'get_info_ack', body: { x: 1 } } });
+    expect(api.calls.at(-1)).toEqual({
+      method: 'request',
+      args: [0x21, { type: 'get_info', body: { x: 1 } }, 1000],
+    });
+    const noType = await call({ socketPath }, 'POST', '/v1/devices/0x21/request', { body: '{"body":{}}' });
+    expect(noType.status).toBe(400);
+    const arr = await call({ socketPath }, 'POST', '/v1/devices/0x21/request', { body: '[1]' });
+    expect(arr.status).toBe(400);
+  });
+
+  it('bad JSON → 400 with the parse error; a throwing daemon → 500; the server keeps serving', async () => {
+    const r = await call({ socketPath }, 'POST', '/v1/devices/0x21/request', { body: '{"type": ' });
+    expect(r.status).toBe(400);
+    const e = (r.json as { error: { code: string; message: string } }).error;
+    expect(e.code).toBe('bad_json');
+    expect(e.message).toMatch(/not valid JSON: .+/);
+    const boom = await call({ socketPath }, 'POST', '/v1/devices/0x21/request', {
+      body: '{"type":"explode","body":{}}',
+    });
+    expect(boom.status).toBe(500);
+    expect((boom.json as { error: { message: string } }).error.message).toBe('boom');
+    expect((await call({ socketPath }, 'GET', '/v1/status')).status).toBe(200);
+  });
+
+  it('a too large body → 413', async () => {
+    const r = await call({ socketPath }, 'POST', '/v1/devices/0x21/request', {
+      body: JSON.stringify({ type: 'x', body: 'a'.repeat(70_000) }),
+    });
+    expect(r.status).toBe(413);
+  });
+});
+
+describe('SSE stream', () => {
+  it('delivers a live event with id/event/data lines, and heartbeats', async () => {
+    const s = openStream({ socketPath });
+    const { status, contentType } = await s.opened;
+    expect(status).toBe(200);
+    expect(contentType).toMatch(/^text\/event-stream/);
+    await waitFor(() => api.subscriberCount === 1);
+    const ev = api.emit({ kind: 'device.seen', severity: 'info', message: 'hello', device: 0x21 });
+    const m = await s.next();
+    expect(m.id).toBe(String(ev.id));
+    expect(m.event).toBe('device.seen');
+    expect(JSON.parse(m.data)).toEqual(ev);
+    expect(s.raw()).toContain(`id: ${ev.id}\nevent: device.seen\ndata: {`);
+    await waitFor(() => s.raw().includes(': heartbeat\n\n'));
+    s.close();
+    await waitFor(() => api.subscriberCount === 0);
+  });
+
+  it('replays the events after Last-Event-ID, then continues live', async () => {
+    for (const m of ['a', 'b', 'c']) api.emit({ kind: 'k', severity: 'info', message: m });
+    const s = openStream({ socketPath }, { 'Last-Event-ID': '1' });
+    await s.opened;
+    expect((await s.next()).id).toBe('2');
+    expect((await s.next()).id).toBe('3');
+    await waitFor(() => api.subscriberCount === 1);
+    api.emit({ kind: 'k', severity: 'info', message: 'd' });
+    expect((await s.next()).id).toBe('4');
+    s.close();
+  });
+
+  it('filters by device and rejects a bad Last-Event-ID', async () => {
+    const s = openStream({ socketPath }, {}, '/v1/events/stream?device=0x10');
+    await s.opened;
+    await waitFor(() => api.subscriberCount === 1);
+    api.emit({ kind: 'k', severity: 'info', message: 'other', device: 0x21 });
+    api.emit({ kind: 'k', severity: 'info', message: 'mine', device: 0x10 });
+    expect(JSON.parse((await s.next()).data).message).toBe('mine');
+    s.close();
+    const bad = await call({ socketPath }, 'GET', '/v1/events/stream', { headers: { 'Last-Event-ID': 'x' } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('close() ends open streams', async () => {
+    const s = openStream({ socketPath });
+    await s.opened;
+    await server!.close();
+    server = undefined;
+    expect(api.subscriberCount).toBe(0);
+  });
+});
+
+describe('socket', () => {
+  it('has mode 0660', () => {
+    expect(statSync(socketPath).mode & 0o777).toBe(0o660);
+  });
+
+  it('honours socketMode', async () => {
+    const p = join(dir, 'other.sock');
+    const s = await startApiServer(api, { socketPath: p, socketMode: 0o600 });
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    await s.close();
+  });
+
+  it('replaces a stale socket file left by a dead daemon', async () => {
+    const p = join(dir, 'stale.sock');
+    // A socket file nobody listens on: a process that listened on it and died without cleaning up.
+    spawnSync(process.execPath, [
+      '-e',
+      `require('node:net').createServer().listen(${JSON.stringify(p)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
+    expect(statSync(p).isSocket()).toBe(true);
+    const s = await startApiServer(api, { socketPath: p });
+    expect((await call({ socketPath: p }, 'GET', '/v1/status')).status).toBe(200);
+    await s.close();
+  });
+
+  it('refuses a socket a live daemon answers on', async () => {
+    await expect(startApiServer(new FakeDaemonApi(), { socketPath })).rejects.toThrow(/already listening/);
+    expect((await call({ socketPath }, 'GET', '/v1/status')).status).toBe(200);
+  });
+
+  it('refuses to replace a file that is not a socket', async () => {
+    const p = join(dir, 'file');
+    writeFileSync(p, 'x');
+    await expect(startApiServer(api, { socketPath: p })).rejects.toThrow(/not a socket/);
+  });
+});
+
+describe('TCP', () => {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
+  it('requires a bearer token on a non-loopback bind host', async () => {
+    // With an external address we bind and connect to it; otherwise the rule is about the bind host,
+    // so bind 0.0.0.0 and connect via 127.0.0.1.
+    const host = external ?? '0.0.0.0';
+    const connectHost = external ?? '127.0.0.1';
+    await expect(
+      startApiServer(api, { socketPath: join(dir, 'a.sock'), tcp: { host, port: 0 } }),
+    ).rejects.toThrow(/requires a token/);
+    const s = await startApiServer(api, {
+      socketPath: join(dir, 'b.sock'),
+      tcp: { host, port: 0, token: 's3cret' },
+    });
+    const t = { host: connectHost, port: s.tcpPort! };
+    expect((await call(t, 'GET', '/v1/status')).status).toBe(401);
+    expect((await call(t, 'GET', '/v1/status', { headers: { authorization: 'Bearer wrong' } })).status).toBe(
+      401,
+    );
+    expect((await call(t, 'GET', '/v1/nope')).status).toBe(401);
+    const ok = await call(t, 'GET', '/v1/status', { headers: { authorization: 'Bearer s3cret' } });
+    expect(ok.status).toBe(200);
+    // The Unix socket is guarded by its file mode, not the token.
+    expect((await call({ socketPath: join(dir, 'b.sock') }, 'GET', '/v1/status')).status).toBe(200);
+    await s.close();
+  });
+
+  it('allows loopback TCP without a token', async () => {
+    const s = await startApiServer(api, {
+      socketPath: join(dir, 'c.sock'),
+      tcp: { host: '127.0.0.1', port: 0 },
+    });
+    expect(s.tcpPort).toBeGreaterThan(0);
+    expect((await call({ host: '127.0.0.1', port: s.tcpPort! }, 'GET', '/v1/status')).status).toBe(200);
+    await s.close();
+  });
+});
+
+describe('helpers', () => {
+  it('parseAddress', () => {
+    expect(parseAddress('0x21')).toBe(0x21);
+    expect(parseAddress('255')).toBe(255);
+    expect(parseAddress('256')).toBeUndefined();
+    expect(parseAddress('0x100')).toBeUndefined();
+    expect(parseAddress('-1')).toBeUndefined();
+    expect(parseAddress('1e2')).toBeUndefined();
+  });
+  it('isLoopbackHost', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '192.168.1.2', 'board.local']) expect(isLoopbackHost(h), h).toBe(false);
+  });
+  it('safeEqual', () => {
+    expect(safeEqual('abc', 'abc')).toBe(true);
+    expect(safeEqual('abc', 'abd')).toBe(false);
+    expect(safeEqual('abc', 'abcd')).toBe(false);
+  });
+  it('SseParser handles split chunks, CRLF and multi-line data', () => {
+    const p = new SseParser();
+    expect(p.push('id: 7\r\nevent: x\r\ndata: a\r')).toEqual([]);
+    expect(p.push('\ndata: b\r\n\r\n: comment\n\n')).toEqual([{ id: '7', event: 'x', data: 'a\nb' }]);
+    expect(p.lastEventId).toBe('7');
+  });
+});

@@ -1,0 +1,247 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeDaemonApi } from '../src/api/fake-api.js';
+import { type ApiServerHandle, startApiServer } from '../src/api/server.js';
+import { ApiClient, ApiResponseError, DaemonUnreachableError } from '../src/cli/client.js';
+import { formatAgo } from '../src/cli/format.js';
+import { type CliIo, runCli } from '../src/cli/run.js';
+
+const NOW = 1_700_000_000_000;
+let dir: string;
+let socketPath: string;
+let api: FakeDaemonApi;
+let server: ApiServerHandle | undefined;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mcubus-cli-'));
+  socketPath = join(dir, 'mcubusd.sock');
+  api = new FakeDaemonApi({ now: () => NOW });
+  server = await startApiServer(api, { socketPath });
+});
+
+afterEach(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(argv: string[], extra: Partial<CliIo> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: {},
+    now: () => NOW,
+    ...extra,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('mcubus status', () => {
+  it('prints the device table and one line per bus', async () => {
+    const r = await cli(['status', '--socket', socketPath]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('mcubusd 0.1.0, up 1 h 2 min, 2 devices');
+    expect(lines[2]).toMatch(/^ADDRESS\s+NAME\s+BUS\s+ROUTE\s+MODE\s+FIRMWARE\s+BOOTLOADER\s+LAST SEEN$/);
+    expect(lines[3]).toMatch(/^0x10\s+gateway\s+uart0\s+direct\s+app\s+1\.4\.0\s+0\.9\.1\s+3 s ago$/);
+    expect(lines[4]).toMatch(
+      /^0x21\s+motor-left\s+uart0\s+via 0x10\s+bootloader\s+1\.2\.0\s+0\.9\.0\s+2 min ago$/,
+    );
+    expect(r.stdout).toContain('bus uart0 (uart): open');
+    expect(r.stdout).toContain('bus can0 (can): lost — ENODEV');
+  });
+
+  it('--json prints the status as JSON', async () => {
+    const r = await cli(['status', '--json', '--socket', socketPath]);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.devices.map((d: { address: number }) => d.address)).toEqual([0x10, 0x21]);
+    expect(s.buses[1].state).toBe('lost');
+  });
+
+  it('takes the socket from $MCUBUS_SOCKET', async () => {
+    const r = await cli(['status', '--json'], { env: { MCUBUS_SOCKET: socketPath } });
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('mcubus devices', () => {
+  it('lists devices, shows one, and --json parses', async () => {
+    const list = await cli(['devices', '--socket', socketPath]);
+    expect(list.stdout).toMatch(/0x21\s+motor-left/);
+    const one = await cli(['devices', '0x10', '--socket', socketPath]);
+    expect(one.stdout).toContain('hardware:   gw-board rev 2');
+    const json = await cli(['devices', '--json', '--socket', socketPath]);
+    expect(JSON.parse(json.stdout)).toHaveLength(2);
+  });
+
+  it('an unknown device is a request failure (exit 1)', async () => {
+    const r = await cli(['devices', '0x42', '--socket', socketPath]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no device at address 66/);
+  });
+});
+
+describe('mcubus ping / send', () => {
+  it('pings a device', async () => {
+    const r = await cli(['ping', '0x21', '--timeout', '300', '--socket', socketPath]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('0x21: pong in 2.5 ms (1 attempt)');
+    expect(api.calls.at(-1)).toEqual({ method: 'ping', args: [0x21, 300] });
+    const j = await cli(['ping', '33', '--json', '--socket', socketPath]);
+    expect(JSON.parse(j.stdout)).toEqual({ ok: true, rttMs: 2.5, attempts: 1 });
+  });
+
+  it('a device that does not answer exits 1', async () => {
+    const r = await cli(['ping', '0x42', '--socket', socketPath]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.trim()).toBe('0x42: no answer (timeout)');
+  });
+
+  it('sends a request with a JSON body', async () => {
+    const r = await cli(['send', '0x21', 'get_info', '{"a":1}', '--json', '--socket', socketPath]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: true, answer: { type: 'get_info_ack', body: { a: 1 } } });
+    const text = await cli(['send', '0x21', 'get_info', '--socket', socketPath]);
+    expect(text.stdout).toMatch(/^0x21 answered get_info_ack: \{\}/);
+  });
+
+  it('bad arguments exit 2', async () => {
+    for (const argv of [
+      ['ping', '--socket', socketPath],
+      ['ping', 'zz', '--socket', socketPath],
+      ['ping', '0x21', '--timeout', 'x', '--socket', socketPath],
+      ['send', '0x21', 'get_info', '{bad', '--socket', socketPath],
+      ['status', 'extra', '--socket', socketPath],
+      ['status', '--bogus'],
+      ['frobnicate'],
+    ]) {
+      const r = await cli(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).not.toBe('');
+    }
+  });
+});
+
+describe('mcubus events', () => {
+  it('lists recent events oldest first, with --device and --limit', async () => {
+    api.emit({ kind: 'device.seen', severity: 'info', message: 'first', device: 0x21, atMs: NOW - 2000 });
+    api.emit({ kind: 'bus.lost', severity: 'warning', message: 'second', bus: 'can0', atMs: NOW - 1000 });
+    api.emit({ kind: 'device.seen', severity: 'info', message: 'third', device: 0x10, atMs: NOW });
+    const r = await cli(['events', '--socket', socketPath]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe('2023-11-14T22:13:18.000Z  info     0x21   device.seen: first');
+    expect(lines[1]).toContain('warning  can0   bus.lost: second');
+    const lim = await cli(['events', '--limit', '1', '--json', '--socket', socketPath]);
+    expect(JSON.parse(lim.stdout).map((e: { message: string }) => e.message)).toEqual(['third']);
+    const dev = await cli(['events', '--device', '0x21', '--json', '--socket', socketPath]);
+    expect(JSON.parse(dev.stdout).map((e: { message: string }) => e.message)).toEqual(['first']);
+  });
+
+  it('--follow prints recent events then live ones until aborted', async () => {
+    api.emit({ kind: 'k', severity: 'info', message: 'old' });
+    const abort = new AbortController();
+    let stdout = '';
+    const done = runCli(['events', '--follow', '--json', '--socket', socketPath], {
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+          if (s.includes('"live"')) abort.abort();
+        },
+      },
+      stderr: { write: () => {} },
+      env: {},
+      signal: abort.signal,
+    });
+    const end = Date.now() + 2000;
+    while (api.subscriberCount === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    api.emit({ kind: 'k', severity: 'info', message: 'live' });
+    expect(await done).toBe(0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.message)).toEqual(['old', 'live']);
+  });
+});
+
+describe('daemon not running', () => {
+  it('a missing socket → clear message, exit 3', async () => {
+    const missing = join(dir, 'nope.sock');
+    for (const cmd of [['status'], ['devices'], ['events'], ['ping', '1'], ['send', '1', 'x']]) {
+      const r = await cli([...cmd, '--socket', missing]);
+      expect(r.code, cmd.join(' ')).toBe(3);
+      expect(r.stderr).toBe(
+        `mcubus: mcubusd is not running (no socket at ${missing}); start it with \`npm start\` or \`mcubusd --config FILE\`\n`,
+      );
+    }
+  });
+
+  it('a stale socket (nothing listening) → exit 3', async () => {
+    await server!.close();
+    server = undefined;
+    // close() removes the socket file; the client reports a missing socket.
+    const r = await cli(['status', '--socket', socketPath]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/mcubusd is not running/);
+  });
+
+  it('--url to a closed port → exit 3', async () => {
+    const r = await cli(['status', '--url', 'http://127.0.0.1:1']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not reachable at http:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe('--help', () => {
+  it('global and per command', async () => {
+    const g = await cli(['--help']);
+    expect(g.code).toBe(0);
+    expect(g.stdout).toMatch(/mcubus status/);
+    expect(g.stdout).toMatch(/--socket PATH/);
+    for (const c of ['status', 'devices', 'events', 'ping', 'send', 'decode']) {
+      const r = await cli([c, '--help']);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout).toContain(`Usage: mcubus ${c}`);
+    }
+    expect((await cli(['help', 'ping'])).stdout).toContain('Usage: mcubus ping');
+  });
+});
+
+describe('ApiClient over TCP with a token', () => {
+  it('sends the bearer token and maps errors', async () => {
+    const s = await startApiServer(api, {
+      socketPath: join(dir, 'tcp.sock'),
+      tcp: { host: '0.0.0.0', port: 0, token: 'tok' },
+    });
+    const url = `http://127.0.0.1:${s.tcpPort}`;
+    expect((await new ApiClient({ url, token: 'tok' }).devices()).length).toBe(2);
+    const denied = new ApiClient({ url, token: 'bad' }).status();
+    await expect(denied).rejects.toBeInstanceOf(ApiResponseError);
+    await expect(denied).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+    const r = await cli(['status', '--json', '--url', url, '--token', 'tok']);
+    expect(r.code).toBe(0);
+    const bad = await cli(['status', '--url', url], { env: { MCUBUS_TOKEN: 'nope' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/bearer token/);
+    await s.close();
+    await expect(new ApiClient({ socketPath: join(dir, 'x.sock') }).status()).rejects.toBeInstanceOf(
+      DaemonUnreachableError,
+    );
+  });
+});
+
+describe('format', () => {
+  it('formatAgo', () => {
+    expect(formatAgo(NOW - 3_400, NOW)).toBe('3 s ago');
+    expect(formatAgo(NOW - 125_000, NOW)).toBe('2 min ago');
+    expect(formatAgo(NOW - 7_300_000, NOW)).toBe('2 h ago');
+    expect(formatAgo(NOW - 3 * 86_400_000, NOW)).toBe('3 d ago');
+  });
+});

@@ -1,0 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Hello } from '../src/registry/device-record.js';
+
+/** A fresh temp state directory; call the returned cleanup in afterEach. */
+export function tempStateDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'mcubus-registry-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function makeHello(overrides: Partial<Hello> = {}): Hello {
+  return {
+    uid: Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 0x01, 0x02]),
+    hardwareId: 'mcubus-node-f4',
+    hardwareRev: 3,
+    firmwareVersion: [1, 2, 3],
+    bootloaderVersion: [0, 9, 1],
+    slots: [{ index: 0, version: [1, 2, 3], flags: 0b1011 }],
+    capabilities: 0x15,
+    maxFrame: 512,
+    mode: 1,
+    protocolVersions: [1],
+    name: 'pump-ctl',
+    ...overrides,
+  };
+}
