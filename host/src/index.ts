@@ -1,4 +1,9 @@
 export * from './api/daemon-api.js';
+export { formatAddress, isLoopbackHost, parseAddress } from './api/http-util.js';
+export { type ApiServerHandle, type ApiServerOptions, startApiServer } from './api/server.js';
+export { formatSse, SseParser } from './api/sse.js';
+export { ApiClient, type ApiClientOptions, ApiResponseError, DaemonUnreachableError } from './cli/client.js';
+export { type CliIo, DEFAULT_SOCKET, EXIT, runCli } from './cli/run.js';
 export { EMBEDDED_DEFAULT_YAML, embeddedDefaultConfig } from './config/default.js';
 export {
   type ConfigError,
@@ -22,7 +27,14 @@ export { RegistryError, type RegistryErrorCode } from './registry/errors.js';
 export type { JournalEntry, JournalEntryInput, JournalQuery, Severity } from './registry/journal.js';
 export { SCHEMA_VERSION } from './registry/migrations.js';
 export { DB_FILE_NAME, Registry, type RegistryOptions } from './registry/registry.js';
+export * from './transports/can/can-media.js';
+export * from './transports/can/can-transport.js';
+export * from './transports/can/slcan-media.js';
+export * from './transports/can/socketcan-media.js';
 export * from './transports/modbus/master-core.js';
+export * from './transports/modbus/modbus-transport.js';
 export * from './transports/sim/sim-runtime.js';
 export * from './transports/sim/sim-transports.js';
 export * from './transports/transport.js';
+export * from './transports/uart/serial-line.js';
+export * from './transports/uart/uart-transport.js';

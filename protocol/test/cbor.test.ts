@@ -119,3 +119,13 @@ describe('CBOR subset: properties', () => {
     );
   });
 });
+
+describe('CBOR subset: leniencies closed after review', () => {
+  it('rejects a float map key, keeps a leading BOM in text, and counts depth by containers', () => {
+    expect(decodeCbor(unhex('a1f93c0007'))).toMatchObject({ ok: false, error: { code: 'bad_map_key' } });
+    expect(decodeCbor(unhex('63efbbbf'))).toEqual({ ok: true, value: '\ufeff' });
+    const nested = (n: number) => unhex(`${'81'.repeat(n - 1)}80`);
+    expect(decodeCbor(nested(16)).ok).toBe(true);
+    expect(decodeCbor(nested(17))).toMatchObject({ ok: false, error: { code: 'too_deep' } });
+  });
+});

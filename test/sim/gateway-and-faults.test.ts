@@ -131,3 +131,24 @@ describe('faults', () => {
     expect(slow - fast).toBeLessThan(31 * NS_PER_MS);
   });
 });
+
+describe('duplicate suppression', () => {
+  it('replays the cached answer only for the identical request; a restarted host reusing a seq gets a fresh one', () => {
+    const board = buildBoard(referenceBoard(), 9);
+    const host = new ScriptedHost(board);
+    board.sim.runFor(NS_PER_S);
+    const answers: number[] = [];
+    host.onReceive((rx) => {
+      if (rx.message.type === 'pong' && rx.message.body.nonce !== undefined)
+        answers.push(rx.message.body.nonce);
+    });
+    host.send(0x10, { type: 'ping', body: { nonce: 1 } }, { seq: 500 });
+    board.sim.runFor(0.1 * NS_PER_S);
+    host.send(0x10, { type: 'ping', body: { nonce: 1 } }, { seq: 500 }); // a duplicate: replayed
+    board.sim.runFor(0.1 * NS_PER_S);
+    host.send(0x10, { type: 'ping', body: { nonce: 2 } }, { seq: 500 }); // new request, same seq
+    board.sim.runFor(0.1 * NS_PER_S);
+    expect(answers).toEqual([1, 1, 2]);
+    expect(board.mcus.get('gw')!.counters.get('duplicate_request')).toBe(1);
+  });
+});

@@ -1,52 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { encodeFrame, encodeStreamFrame, type Frame, FrameStreamDecoder } from '@mcubus/protocol';
 import { SerialPort } from 'serialport';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertAvailable, commandAvailable, shouldSkip } from '../support/requirements.js';
+import { startSimulator } from '../support/sim-process.js';
 
 const socat = commandAvailable('socat', 'apt-get install socat; .ci/run installs it');
-
-interface PortLine {
-  port: string;
-  kind: string;
-  path: string;
-  baud: number;
-}
-
-/** Starts the simulator process from the TypeScript sources and waits for its ports. */
-async function startSimulator(dir: string): Promise<{ child: ChildProcess; ports: PortLine[] }> {
-  const cli = join(import.meta.dirname, '../../firmware-sim/src/cli.ts');
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', cli, '--pty-dir', dir, '--seed', '5'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const ports: PortLine[] = [];
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`simulator not ready after 20 s: ${stderr}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`simulator exited (${code}): ${stderr}`)));
-    lines.on('line', (line) => {
-      const msg = JSON.parse(line);
-      if (msg.port) ports.push(msg);
-      if (msg.ready) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return { child, ports };
-}
 
 describe.skipIf(shouldSkip(socat))(
   'process mode: the real serial stack against the simulator on a pty',
@@ -60,7 +22,7 @@ describe.skipIf(shouldSkip(socat))(
 
     it('a client opens the gateway UART with serialport and exchanges IDENTIFY/HELLO, then sees heartbeats', async () => {
       assertAvailable(socat);
-      const sim = await startSimulator(dir);
+      const sim = await startSimulator(['--pty-dir', dir, '--seed', '5']);
       child = sim.child;
       expect(sim.ports.map((p) => p.port).sort()).toEqual(['rs485', 'uart0']);
       const uart = sim.ports.find((p) => p.port === 'uart0')!;

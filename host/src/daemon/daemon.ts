@@ -95,10 +95,17 @@ export class Daemon implements DaemonApi {
         try {
           await t.start();
         } catch (e) {
-          this.#busState.set(t.name, { state: 'failed', detail: (e as Error).message });
-          this.#journal('bus.failed', 'error', `bus ${t.name} did not start: ${(e as Error).message}`, {
-            bus: t.name,
-          });
+          const retry = t.startInBackground !== undefined;
+          const detail = (e as Error).message;
+          this.#busState.set(t.name, { state: retry ? 'lost' : 'failed', detail });
+          this.#journal(
+            'bus.failed',
+            'error',
+            `bus ${t.name} did not start: ${detail}${retry ? '; retrying in the background' : ''}`,
+            { bus: t.name },
+          );
+          // The other buses keep serving; this one keeps trying (a USB adapter plugged in later).
+          t.startInBackground?.();
         }
       }),
     );
@@ -128,7 +135,18 @@ export class Daemon implements DaemonApi {
           { device: h.src, bus: t.name, via: changed.via, hops: changed.hops },
           'route learned',
         );
+        // The registry keeps the route with the identity: ask again so both stay in step.
+        const known = this.#o.registry.get(h.src);
+        if (
+          known &&
+          (known.bus !== changed.bus || known.via !== changed.via || known.hops !== changed.hops)
+        ) {
+          this.#identify(h.src);
+        }
       }
+      // Nodes heard before their gateway got their gateway filled in: refresh their registry entries.
+      for (const address of this.#router.takeFilled())
+        if (this.#o.registry.get(address)) this.#identify(address);
     }
     this.#apply(
       this.#link.handle(
@@ -235,6 +253,8 @@ export class Daemon implements DaemonApi {
   }
 
   #onHello(src: number, hello: Extract<Message, { type: 'hello' }>['body'], bus: string): void {
+    // Synchronously: a route change noticed right after this HELLO must be able to ask again.
+    this.#identifying.delete(src);
     const route = this.#router.lookup(src);
     const result = this.#o.registry.upsertFromHello(src, hello, {
       bus: route?.bus ?? bus,

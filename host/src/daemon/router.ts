@@ -72,8 +72,26 @@ export class HostRouter {
       return null;
     }
     this.#routes.set(src, next);
+    // A gateway we only learn now: complete the routes of nodes behind it that were heard before it.
+    if (hops === 0 && this.#pointToPoint.has(bus)) this.#fillGateway(bus, src);
     return next;
   }
+
+  #fillGateway(bus: string, gateway: number): void {
+    for (const [address, r] of this.#routes) {
+      if (r.bus === bus && r.hops > 0 && r.via === null && !r.pinned && address !== gateway) {
+        this.#routes.set(address, { ...r, via: gateway, nextHop: gateway });
+        this.#filled.push(address);
+      }
+    }
+  }
+
+  /** Devices whose route changed because their gateway became known (the caller refreshes them). */
+  takeFilled(): number[] {
+    return this.#filled.splice(0);
+  }
+
+  readonly #filled: number[] = [];
 
   /** On a point-to-point bus the one directly attached device is every other device's gateway. */
   #onlyDirectOn(bus: string): number | undefined {

@@ -11,6 +11,11 @@ export interface FrameTransport {
   readonly mtu: number;
   /** Opens the port(s); resolves when usable, rejects with a TransportError (missing port, bad config). */
   start(): Promise<void>;
+  /**
+   * Like start, but never fails: a port that cannot be opened is retried with backoff in the
+   * background, reporting `lost` and `open` events. Adapters of real ports implement it.
+   */
+  startInBackground?(): void;
   /** Closes everything; pending sends are dropped and counted. */
   stop(): Promise<void>;
   /**

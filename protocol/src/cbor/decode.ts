@@ -154,9 +154,14 @@ class Reader {
         const out: CborMap = new Map();
         for (let i = 0; i < len; i++) {
           const keyAt = this.pos;
+          // Keys are integers or text on the wire: a float (even 1.0) or a simple value is refused.
+          const keyMajor = (this.bytes[this.pos] ?? 0) >> 5;
           const key = this.item(depth + 1);
-          if ((typeof key !== 'number' || !Number.isSafeInteger(key)) && typeof key !== 'string') {
-            throw new Fail('bad_map_key', 'map keys must be integers or text (not floats)', keyAt);
+          if (
+            (keyMajor !== 0 && keyMajor !== 1 && keyMajor !== 3) ||
+            (typeof key !== 'number' && typeof key !== 'string')
+          ) {
+            throw new Fail('bad_map_key', 'map keys must be integers or text', keyAt);
           }
           if (out.has(key)) throw new Fail('duplicate_key', `map key ${String(key)} appears twice`, keyAt);
           out.set(key, this.item(depth + 1));
