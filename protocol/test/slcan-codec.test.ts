@@ -45,7 +45,7 @@ describe('slcan (Lawicel) codec', () => {
   });
 
   it('rejects lengths and ids out of range with a typed error', () => {
-    expect(decodeSlcanFrameLine('t1239' + '00'.repeat(9))).toMatchObject({
+    expect(decodeSlcanFrameLine(`t1239${'00'.repeat(9)}`)).toMatchObject({
       kind: 'error',
       code: 'bad_length',
     });

@@ -158,4 +158,50 @@ buses:
     const ping = await client.ping(0x21);
     expect(ping.ok).toBe(true);
   }, 60_000);
+
+  it('says so when the USB adapter disappears mid-run, keeps retrying, and resumes when it is back', async () => {
+    assertAvailable(socat);
+    const simDir = mkdtempSync(join(tmpdir(), 'mcubus-sim-'));
+    dirs.push(simDir);
+    let sim = await startSimulator(['--pty-dir', simDir, '--seed', '6']);
+    children.push(sim.child);
+    const uart = sim.ports.find((p) => p.port === 'uart0')!;
+    const { client } = await daemonWith(
+      (dir) => `stateDir: ${dir}
+api:
+  socket: ${dir}/mcubusd.sock
+buses:
+  - name: gw-uart
+    type: uart
+    port: ${uart.path}
+`,
+    );
+    await eventually(
+      async () => ((await client.devices()).length === 3 ? true : undefined),
+      20_000,
+      'three devices',
+    );
+    // Unplug: the simulator and its pty go away.
+    sim.child.kill('SIGTERM');
+    await eventually(
+      async () => ((await client.status()).buses[0]?.state === 'lost' ? true : undefined),
+      15_000,
+      'bus reported lost',
+    );
+    const lost = (await client.events({ limit: 50 })).find((e) => e.kind === 'bus.lost');
+    expect(lost?.message).toMatch(/gw-uart lost: .*retrying in \d+ ms/);
+    // Plug back in: same path, a new board behind it.
+    sim = await startSimulator(['--pty-dir', simDir, '--seed', '7']);
+    children.push(sim.child);
+    const before = Math.max(...(await client.devices()).map((d) => d.lastSeenMs));
+    await eventually(
+      async () => {
+        const s = await client.status();
+        const fresh = s.devices.some((d) => d.lastSeenMs > before);
+        return s.buses[0]?.state === 'open' && fresh ? true : undefined;
+      },
+      30_000,
+      'bus open again and devices heard',
+    );
+  }, 90_000);
 });

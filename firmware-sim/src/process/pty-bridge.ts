@@ -60,8 +60,19 @@ export class PtyBridge {
     await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
     this.#port = port;
     port.on('data', (data: Buffer) => this.driver.inject(() => this.peer.fromHost(new Uint8Array(data))));
+    // Like a USB-serial adapter (USB frames every 1 ms, FTDI latency timer 1–16 ms), bytes reach the
+    // host in batches: what the line delivered within BATCH_MS goes out in one write. A write per
+    // simulated chunk would charge the daemon one read() per 32 bytes, which no real adapter does.
+    let pending: Uint8Array[] = [];
     this.peer.toHost((bytes) => {
-      port.write(Buffer.from(bytes));
+      if (pending.length === 0) {
+        setTimeout(() => {
+          const chunk = Buffer.concat(pending);
+          pending = [];
+          if (port.isOpen) port.write(chunk);
+        }, BATCH_MS);
+      }
+      pending.push(bytes);
     });
   }
 
@@ -73,6 +84,9 @@ export class PtyBridge {
     this.#socat = null;
   }
 }
+
+/** Receive batching of the simulated USB-serial adapter, ms (see open()). */
+const BATCH_MS = 2;
 
 async function waitForPaths(paths: string[], timeoutMs = 5000): Promise<void> {
   const start = Date.now();

@@ -53,6 +53,11 @@ export class Daemon implements DaemonApi {
   readonly #identifying = new Set<number>();
   readonly #subscribers = new Set<(e: EventView) => void>();
   readonly #lastJournaled = new Map<string, number>();
+  /**
+   * What the hot path needs to know of registered devices, in memory: every received frame consults
+   * it, and an SQLite query per heartbeat would cost more than everything else the daemon does.
+   */
+  readonly #known = new Map<number, { mode: number; bus: string; via: number | null; hops: number }>();
   #wake: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
   #handle = 0;
@@ -69,12 +74,17 @@ export class Daemon implements DaemonApi {
       .filter((t) => t.kind === 'uart' || t.kind === 'sim')
       .map((t) => t.name);
     this.#router = new HostRouter(options.routes ?? [], pointToPoint);
+    for (const r of options.registry.list()) this.#remember(r);
     for (const t of options.transports) {
       this.#transports.set(t.name, t);
       this.#busState.set(t.name, { state: 'starting' });
       t.onFrame((frame, info) => this.#onFrame(t, frame, info));
       t.onEvent((e) => this.#onTransportEvent(t, e));
     }
+  }
+
+  #remember(r: DeviceRecord): void {
+    this.#known.set(r.address, { mode: r.mode, bus: r.bus, via: r.via, hops: r.hops });
   }
 
   get router(): HostRouter {
@@ -136,7 +146,7 @@ export class Daemon implements DaemonApi {
           'route learned',
         );
         // The registry keeps the route with the identity: ask again so both stay in step.
-        const known = this.#o.registry.get(h.src);
+        const known = this.#known.get(h.src);
         if (
           known &&
           (known.bus !== changed.bus || known.via !== changed.via || known.hops !== changed.hops)
@@ -145,8 +155,7 @@ export class Daemon implements DaemonApi {
         }
       }
       // Nodes heard before their gateway got their gateway filled in: refresh their registry entries.
-      for (const address of this.#router.takeFilled())
-        if (this.#o.registry.get(address)) this.#identify(address);
+      for (const address of this.#router.takeFilled()) if (this.#known.has(address)) this.#identify(address);
     }
     this.#apply(
       this.#link.handle(
@@ -229,8 +238,8 @@ export class Daemon implements DaemonApi {
       this.#onHello(src, message.body, bus);
       return;
     }
-    const known = this.#o.registry.get(src);
-    if (!known) {
+    const known = this.#known.get(src);
+    if (known === undefined) {
       this.#identify(src);
       return;
     }
@@ -262,6 +271,7 @@ export class Daemon implements DaemonApi {
       hops: route?.hops ?? 0,
       atMs: this.#o.runtime.nowMs(),
     });
+    this.#remember(result.record);
     const name = hello.name ? ` (${hello.name})` : '';
     const where = route?.via ? `via 0x${hex(route.via)} on ${route.bus}` : `on ${route?.bus ?? bus}`;
     if (result.isNew) {

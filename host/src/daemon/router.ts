@@ -96,7 +96,12 @@ export class HostRouter {
   /** On a point-to-point bus the one directly attached device is every other device's gateway. */
   #onlyDirectOn(bus: string): number | undefined {
     if (!this.#pointToPoint.has(bus)) return undefined;
-    const direct = [...this.#routes.entries()].filter(([, r]) => r.bus === bus && r.hops === 0);
-    return direct.length === 1 ? direct[0]![0] : undefined;
+    let found: number | undefined;
+    for (const [address, r] of this.#routes) {
+      if (r.bus !== bus || r.hops !== 0) continue;
+      if (found !== undefined) return undefined; // two direct devices: not a point-to-point gateway
+      found = address;
+    }
+    return found;
   }
 }
