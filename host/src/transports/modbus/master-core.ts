@@ -64,6 +64,8 @@ type Job =
 interface InFlight {
   readonly job: Job | null;
   readonly slave: number;
+  /** Function code of the request: the answer must carry it (or it with bit 7 set, an exception). */
+  readonly fn: number;
   readonly deadlineUs: number;
 }
 
@@ -81,6 +83,9 @@ export class ModbusTunnelMaster {
   /** The line must stay quiet until then (t3.5 after the last byte, or a busy back-off). */
   #quietUntilUs = 0;
   #cursor = 0;
+  #lastWasJob = false;
+  /** Slaves that refused FC 0x41 (exception 01): never polled again, frames to them fail at once. */
+  readonly #noTunnel = new Set<number>();
 
   constructor(readonly opts: ModbusMasterOptions) {
     this.#framer = new modbus.RtuFramer({ role: 'master', timing: opts.timing });
@@ -125,6 +130,15 @@ export class ModbusTunnelMaster {
       });
       return;
     }
+    if (r.value.function !== f.fn && r.value.function !== (f.fn | modbus.EXCEPTION_FLAG)) {
+      this.counters.add('wrong_function');
+      emit.push({
+        type: 'bad_input',
+        code: 'wrong_function',
+        detail: `slave ${f.slave} answered function 0x${r.value.function.toString(16)} to a 0x${f.fn.toString(16)} request`,
+      });
+      return; // not an answer to our request: keep waiting until the deadline
+    }
     const res = modbus.responseFromAdu(r.value);
     this.#inFlight = null;
     this.#quietUntilUs = nowUs + this.opts.timing.t35Us + GAP_MARGIN_US + (this.opts.extraGapUs ?? 0);
@@ -142,7 +156,15 @@ export class ModbusTunnelMaster {
       if (response.code === modbus.ExceptionCode.SERVER_DEVICE_BUSY) {
         this.#quietUntilUs = nowUs + (this.opts.busyBackoffUs ?? 20_000);
         this.#retry(f);
-      } else if (f.job) {
+        return;
+      }
+      this.#nextPollUs.set(f.slave, nowUs + this.opts.idlePollUs);
+      if (response.code === modbus.ExceptionCode.ILLEGAL_FUNCTION && f.fn === 0x41) {
+        // §8.7: the device does not speak the tunnel. Stop polling it; its register reads still work.
+        this.#noTunnel.add(f.slave);
+        this.counters.add('tunnel_refused');
+      }
+      if (f.job) {
         emit.push({
           type: 'failed',
           handle: f.job.handle,
@@ -184,11 +206,23 @@ export class ModbusTunnelMaster {
     this.#quietUntilUs = nowUs + this.opts.timing.t35Us + GAP_MARGIN_US;
   }
 
-  #startNext(nowUs: number, out: { send: Uint8Array[] }): void {
+  #startNext(nowUs: number, out: { send: Uint8Array[]; emit: MasterEmit[] }): void {
     if (this.#inFlight || nowUs < this.#quietUntilUs - EPSILON_US) return;
-    const job = this.#jobs.shift() ?? null;
-    const slave = job ? job.slave : this.#duePoll(nowUs);
+    // Alternate queued frames with due polls, so one device's backlog cannot starve the others.
+    const duePoll = this.#lastWasJob ? this.#duePoll(nowUs) : undefined;
+    const job = duePoll === undefined ? (this.#jobs.shift() ?? null) : null;
+    const slave = job ? job.slave : (duePoll ?? this.#duePoll(nowUs));
     if (slave === undefined) return;
+    this.#lastWasJob = job !== null;
+    if (job?.kind === 'frame' && this.#noTunnel.has(slave)) {
+      out.emit.push({
+        type: 'failed',
+        handle: job.handle,
+        slave,
+        reason: 'not an mcubus device (exception 01)',
+      });
+      return;
+    }
     let request: modbus.ModbusRequest;
     if (job?.kind === 'read') {
       request = {
@@ -209,10 +243,16 @@ export class ModbusTunnelMaster {
     const adu = modbus.encodeRequest(request);
     if (!adu.ok) {
       this.counters.add(`encode_${adu.error.code}`);
+      if (job) out.emit.push({ type: 'failed', handle: job.handle, slave, reason: adu.error.message });
       return;
     }
     const txUs = modbus.aduTimeUs(adu.value.length, this.opts.timing);
-    this.#inFlight = { job, slave, deadlineUs: nowUs + txUs + this.opts.responseTimeoutUs };
+    this.#inFlight = {
+      job,
+      slave,
+      fn: request.function,
+      deadlineUs: nowUs + txUs + this.opts.responseTimeoutUs,
+    };
     this.counters.add(job ? `request_${job.kind}` : 'poll');
     out.send.push(adu.value);
   }
@@ -221,6 +261,7 @@ export class ModbusTunnelMaster {
     const slaves = this.opts.slaves;
     for (let i = 0; i < slaves.length; i++) {
       const s = slaves[(this.#cursor + i) % slaves.length]!;
+      if (this.#noTunnel.has(s)) continue;
       if ((this.#nextPollUs.get(s) ?? 0) <= nowUs + EPSILON_US) {
         this.#cursor = (this.#cursor + i + 1) % slaves.length;
         return s;
@@ -233,7 +274,7 @@ export class ModbusTunnelMaster {
     if (this.#inFlight) return this.#inFlight.deadlineUs;
     const candidates = [this.#quietUntilUs];
     if (this.#jobs.length === 0) {
-      const polls = [...this.#nextPollUs.values()];
+      const polls = [...this.#nextPollUs].filter(([s]) => !this.#noTunnel.has(s)).map(([, at]) => at);
       if (polls.length === 0) return undefined;
       candidates.push(Math.min(...polls));
     }

@@ -1,0 +1,61 @@
+import { modbus } from '@mcubus/protocol';
+import { describe, expect, it } from 'vitest';
+import { ModbusTunnelMaster } from '../src/transports/modbus/master-core.js';
+
+const timing = modbus.rtuTiming(19200);
+const master = (slaves: number[]) =>
+  new ModbusTunnelMaster({ slaves, timing, responseTimeoutUs: 50_000, idlePollUs: 50_000 });
+const answer = (res: modbus.ModbusResponse) => {
+  const r = modbus.encodeResponse(res);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+};
+
+describe('Modbus tunnel master rules (docs/protocol.md §8.7–8.8)', () => {
+  it('stops tunnelling to a slave that answers exception 01, and fails frames for it at once', () => {
+    const m = master([7, 9]);
+    let out = m.handle({ type: 'tick' }, 0);
+    expect(out.send).toHaveLength(1); // poll of slave 7
+    out = m.handle({ type: 'bytes', bytes: answer(modbus.exceptionResponse(7, 0x41, 1)) }, 10_000);
+    expect(out.emit).toContainEqual({ type: 'exception', slave: 7, code: 1 });
+    // Later polls go to slave 9 only.
+    const polled: number[] = [];
+    let now = 10_000;
+    for (let i = 0; i < 6; i++) {
+      now = Math.max(now + 1, out.wakeAt ?? now + 1);
+      out = m.handle({ type: 'tick' }, now);
+      for (const adu of out.send) {
+        polled.push(adu[0]!);
+        now += 5000;
+        out = m.handle(
+          { type: 'bytes', bytes: answer({ address: adu[0]!, kind: 'mcubus', function: 0x41, frame: null }) },
+          now,
+        );
+      }
+    }
+    expect(new Set(polled)).toEqual(new Set([9]));
+    const failed = m.handle({ type: 'send', slave: 7, frame: new Uint8Array(20), handle: 5 }, now + 100_000);
+    expect(failed.emit).toContainEqual(expect.objectContaining({ type: 'failed', handle: 5, slave: 7 }));
+  });
+
+  it('ignores an answer whose function code does not match the request, and times out instead', () => {
+    const m = master([7]);
+    m.handle({ type: 'tick' }, 0);
+    const wrong = m.handle(
+      {
+        type: 'bytes',
+        bytes: answer({ address: 7, kind: 'read_registers', function: 0x03, registers: [1] }),
+      },
+      5000,
+    );
+    expect(wrong.emit).toContainEqual(expect.objectContaining({ type: 'bad_input', code: 'wrong_function' }));
+    const later = m.handle({ type: 'tick' }, wrong.wakeAt!);
+    expect(later.emit).toContainEqual({ type: 'timeout', slave: 7 });
+  });
+
+  it('reports a frame too large for the tunnel as failed instead of dropping it silently', () => {
+    const m = master([7]);
+    const out = m.handle({ type: 'send', slave: 7, frame: new Uint8Array(300), handle: 1 }, 0);
+    expect(out.emit).toContainEqual(expect.objectContaining({ type: 'failed', handle: 1 }));
+  });
+});
