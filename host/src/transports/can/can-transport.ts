@@ -11,6 +11,7 @@ import {
 } from '@mcubus/protocol';
 import type { FrameTransport, TransportEvent } from '../transport.js';
 import { nowUs } from '../uart/serial-line.js';
+import { WakeTimer } from '../wake-timer.js';
 import type { CanMedia } from './can-media.js';
 import { SlcanMedia, type SlcanMediaOptions } from './slcan-media.js';
 import { SocketcanMedia } from './socketcan-media.js';
@@ -60,7 +61,7 @@ export class CanTransport implements FrameTransport {
   readonly #eventListeners: ((event: TransportEvent) => void)[] = [];
   /** When the first CAN frame (SF/FF) of the message in reception from a sender arrived, by transfer key. */
   readonly #rxStart = new Map<string, number>();
-  #timer: NodeJS.Timeout | null = null;
+  readonly #wake = new WakeTimer();
   #nextHandle = 1;
   #running = false;
 
@@ -98,8 +99,7 @@ export class CanTransport implements FrameTransport {
 
   async stop(): Promise<void> {
     this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#wake.cancel();
     const pending = this.#node.pending();
     if (pending.transmitting + pending.queued > 0) {
       this.#counters.add('tx_dropped_stop', pending.transmitting + pending.queued);
@@ -199,20 +199,7 @@ export class CanTransport implements FrameTransport {
 
   /** Wakes the node when it asks, never before its deadline (rounded up to whole µs). */
   #schedule(wakeAt: number | undefined): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    if (wakeAt === undefined || !this.#running) return;
-    const due = Math.ceil(wakeAt);
-    const arm = (): void => {
-      const delayMs = Math.max(0, Math.ceil((due - nowUs()) / 1000));
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        const now = nowUs();
-        if (now < due) arm();
-        else this.#drive({ type: 'tick' }, now);
-      }, delayMs);
-    };
-    arm();
+    this.#wake.schedule(this.#running ? wakeAt : undefined, (now) => this.#drive({ type: 'tick' }, now));
   }
 
   #bad(code: string, detail: string): void {

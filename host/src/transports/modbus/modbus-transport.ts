@@ -1,6 +1,7 @@
 import { CauseCounters, modbus } from '@mcubus/protocol';
 import type { FrameTransport, TransportEvent } from '../transport.js';
 import { nowUs, type ReopenPolicy, SerialLine } from '../uart/serial-line.js';
+import { WakeTimer } from '../wake-timer.js';
 import { type MasterInput, ModbusTunnelMaster } from './master-core.js';
 
 /** An mcubus device on the line: its Modbus slave address and its mcubus node address. */
@@ -68,7 +69,7 @@ export class ModbusTransport implements FrameTransport {
   readonly #eventListeners: ((event: TransportEvent) => void)[] = [];
   #core: ModbusTunnelMaster | null = null;
   #oldCoreCounters: Record<string, number> = {};
-  #timer: NodeJS.Timeout | null = null;
+  readonly #wake = new WakeTimer();
   #nextHandle = 1;
 
   constructor(readonly options: ModbusTransportOptions) {
@@ -192,8 +193,7 @@ export class ModbusTransport implements FrameTransport {
   }
 
   #dropCore(why: string): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#wake.cancel();
     const core = this.#core;
     this.#core = null;
     if (core) {
@@ -274,20 +274,7 @@ export class ModbusTransport implements FrameTransport {
 
   /** Wakes the core when it asks (never before: the deadline is rounded up). */
   #schedule(wakeAt: number | undefined): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    if (wakeAt === undefined) return;
-    const due = Math.ceil(wakeAt);
-    const arm = (): void => {
-      const delayMs = Math.max(0, Math.ceil((due - nowUs()) / 1000));
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        const now = nowUs();
-        if (now < due) arm();
-        else this.#drive({ type: 'tick' }, now);
-      }, delayMs);
-    };
-    arm();
+    this.#wake.schedule(wakeAt, (now) => this.#drive({ type: 'tick' }, now));
   }
 
   #bad(code: string, detail: string): void {
