@@ -19,6 +19,7 @@ export * from './daemon/daemon.js';
 export * from './daemon/router.js';
 export * from './daemon/runtime.js';
 export { describeFrame, describeHeaderOnly } from './frame-format.js';
+export * from './health/index.js';
 export * from './link/core.js';
 export * from './link/rtt.js';
 export type { DeviceChange, DeviceRecord, DeviceRoute, UpsertResult } from './registry/device-record.js';
