@@ -223,6 +223,77 @@ describe('routes', () => {
   });
 });
 
+describe('health routes', () => {
+  it("GET /v1/health lists every device's health", async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/health');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/application\/json/);
+    const list = r.json as { address: number; state: string; via: number | null; crashLoop: boolean }[];
+    expect(list.map((h) => [h.address, h.state])).toEqual([
+      [0x10, 'up'],
+      [0x21, 'unreachable'],
+      [0x22, 'suspect'],
+      [0x23, 'down'],
+      [0x30, 'zombie'],
+    ]);
+    expect(list[1]!.via).toBe(0x10);
+    expect(list[4]!.crashLoop).toBe(true);
+  });
+
+  it('GET /v1/health/:address → health and history newest first, decimal or hex', async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/health/0x30');
+    expect(r.status).toBe(200);
+    const body = r.json as {
+      health: { address: number; state: string };
+      history: { atMs: number; kind: string }[];
+    };
+    expect(body.health).toMatchObject({ address: 0x30, state: 'zombie', resetCount: 5 });
+    expect(body.history).toHaveLength(4);
+    expect(body.history.every((e) => e.kind === 'health.state' || e.kind === 'health.reset')).toBe(true);
+    const times = body.history.map((e) => e.atMs);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect((await call({ socketPath }, 'GET', '/v1/health/48')).json).toEqual(body);
+  });
+
+  it('?limit= caps the history and is validated', async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/health/0x30?limit=2');
+    expect(r.status).toBe(200);
+    expect((r.json as { history: { id: number }[] }).history.map((e) => e.id)).toEqual([9004, 9003]);
+    expect(api.calls.at(-1)).toEqual({ method: 'healthOf', args: [0x30, 2] });
+    await call({ socketPath }, 'GET', '/v1/health/0x30');
+    expect(api.calls.at(-1)).toEqual({ method: 'healthOf', args: [0x30, undefined] });
+    for (const q of ['0', 'x', '-1']) {
+      const bad = await call({ socketPath }, 'GET', `/v1/health/0x30?limit=${q}`);
+      expect(bad.status, q).toBe(400);
+      expect((bad.json as { error: { code: string } }).error.code).toBe('bad_request');
+    }
+  });
+
+  it('an emitted health event joins the history', async () => {
+    api.emit({ kind: 'health.state', severity: 'info', message: 'sensor down → up', device: 0x23 });
+    api.emit({ kind: 'device.seen', severity: 'info', message: 'not a health event', device: 0x23 });
+    const r = await call({ socketPath }, 'GET', '/v1/health/0x23');
+    const history = (r.json as { history: { message: string }[] }).history;
+    expect(history.map((e) => e.message)).toEqual([
+      'sensor down → up',
+      'sensor suspect → down',
+      'sensor up → suspect',
+    ]);
+  });
+
+  it('unknown device → 404 JSON error, bad address → 400, wrong method → 405', async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/health/0x42');
+    expect(r.status).toBe(404);
+    expect(r.headers['content-type']).toMatch(/application\/json/);
+    expect(r.json).toEqual({ error: { code: 'unknown_device', message: 'no device at address 66' } });
+    expect((await call({ socketPath }, 'GET', '/v1/health/zz')).status).toBe(400);
+    expect((await call({ socketPath }, 'GET', '/v1/health/1/x')).status).toBe(404);
+    const m = await call({ socketPath }, 'POST', '/v1/health');
+    expect(m.status).toBe(405);
+    expect(m.headers.allow).toBe('GET');
+  });
+});
+
 describe('SSE stream', () => {
   it('delivers a live event with id/event/data lines, and heartbeats', async () => {
     const s = openStream({ socketPath });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeDaemonApi } from '../src/api/fake-api.js';
 import { type ApiServerHandle, startApiServer } from '../src/api/server.js';
 import { ApiClient, ApiResponseError, DaemonUnreachableError } from '../src/cli/client.js';
-import { formatAgo } from '../src/cli/format.js';
+import { formatAgo, formatAgoFine } from '../src/cli/format.js';
 import { type CliIo, runCli } from '../src/cli/run.js';
 
 const NOW = 1_700_000_000_000;
@@ -171,6 +171,146 @@ describe('mcubus events', () => {
   });
 });
 
+describe('mcubus health', () => {
+  it("prints a table of every device's health", async () => {
+    const r = await cli(['health', '--socket', socketPath]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^ADDRESS\s+NAME\s+STATE\s+MODE\s+HEALTH\s+ROUTE\s+LAST HEARTBEAT\s+INTERVAL\s+RESETS$/,
+    );
+    expect(lines[1]).toMatch(/^0x10\s+gateway\s+up\s+app\s+ok\s+direct\s+0\.4 s ago\s+1000 ms\s+0$/);
+    expect(lines[2]).toMatch(
+      /^0x21\s+motor-left\s+unreachable\s+bootloader\s+ok\s+via 0x10\s+2 min ago\s+500 ms\s+1$/,
+    );
+    expect(lines[3]).toMatch(
+      /^0x22\s+motor-right\s+suspect\s+app\s+warning\s+direct\s+2\.6 s ago\s+1000 ms\s+0$/,
+    );
+    expect(lines[4]).toMatch(/^0x23\s+sensor\s+down\s+app\s+ok\s+direct\s+42 s ago\s+2000 ms\s+2$/);
+    expect(lines[5]).toMatch(
+      /^0x30\s+pump\s+zombie\s+safe\s+error\s+direct\s+0\.9 s ago\s+1000 ms\s+5 \(crash loop\)$/,
+    );
+    expect(lines).toHaveLength(6);
+  });
+
+  it('ADDR shows the device in detail, then its history newest first', async () => {
+    const r = await cli(['health', '0x30', '--socket', socketPath]);
+    expect(r.code).toBe(0);
+    const [detail, history] = r.stdout.trimEnd().split('\n\n');
+    expect(detail!.split('\n')).toEqual([
+      'address:    0x30',
+      'name:       pump',
+      'state:      zombie',
+      'mode:       safe',
+      'health:     error',
+      'route:      direct',
+      'heartbeat:  0.9 s ago',
+      'interval:   1000 ms',
+      'resets:     5',
+      'crash loop: yes',
+      'last rtt:   3.1 ms',
+    ]);
+    expect(history!.split('\n')).toEqual([
+      'history (newest first):',
+      '2023-11-14T22:13:00.000Z  error    0x30   health.state: pump up → zombie (crash loop: 3 resets in 60 s)',
+      '2023-11-14T22:13:00.000Z  warning  0x30   health.reset: pump reset (watchdog), reset count 5',
+      '2023-11-14T22:12:50.000Z  warning  0x30   health.reset: pump reset (watchdog), reset count 4',
+      '2023-11-14T22:12:20.000Z  info     0x30   health.state: pump unknown → up',
+    ]);
+    const via = await cli(['health', '33', '--limit', '1', '--socket', socketPath]);
+    expect(via.stdout).toContain('route:      via 0x10');
+    expect(via.stdout.trimEnd().split('\n').at(-1)).toMatch(/health\.state: motor-left up → unreachable/);
+    expect(api.calls.at(-1)).toEqual({ method: 'healthOf', args: [0x21, 1] });
+  });
+
+  it('--json parses, for the list and for one device', async () => {
+    const list = await cli(['health', '--json', '--socket', socketPath]);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((h: { state: string }) => h.state)).toEqual([
+      'up',
+      'unreachable',
+      'suspect',
+      'down',
+      'zombie',
+    ]);
+    const one = await cli(['health', '0x23', '--json', '--limit', '1', '--socket', socketPath]);
+    const parsed = JSON.parse(one.stdout);
+    expect(parsed.health.state).toBe('down');
+    expect(parsed.history.map((e: { message: string }) => e.message)).toEqual(['sensor suspect → down']);
+  });
+
+  it('an unknown device exits 1; bad usage exits 2; no daemon exits 3', async () => {
+    const r = await cli(['health', '0x42', '--socket', socketPath]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no device at address 66/);
+    for (const argv of [
+      ['health', 'zz'],
+      ['health', '1', '2'],
+      ['health', '--interval', '500'],
+      ['health', '--watch', '--interval', '5'],
+      ['health', '--limit', '3'],
+    ]) {
+      const bad = await cli([...argv, '--socket', socketPath]);
+      expect(bad.code, argv.join(' ')).toBe(2);
+      expect(bad.stderr).toContain('Usage: mcubus health');
+    }
+    const missing = await cli(['health', '--socket', join(dir, 'nope.sock')]);
+    expect(missing.code).toBe(3);
+  });
+
+  it('--watch redraws every interval until aborted', async () => {
+    const abort = new AbortController();
+    let stdout = '';
+    let frames = 0;
+    const started = Date.now();
+    const code = await runCli(['health', '--watch', '--interval', '100', '--socket', socketPath], {
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+          if (++frames === 3) abort.abort();
+        },
+      },
+      stderr: { write: () => {} },
+      env: {},
+      now: () => NOW,
+      signal: abort.signal,
+    });
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    const titles = stdout.split('\n').filter((l) => l.startsWith('every 100 ms'));
+    expect(titles).toHaveLength(3);
+    expect(titles[0]).toBe('every 100 ms, 2023-11-14T22:13:20.000Z — Ctrl-C to stop');
+    expect(stdout.match(/^0x30\s+pump\s+zombie/gm)).toHaveLength(3);
+    expect(api.calls.filter((c) => c.method === 'health')).toHaveLength(3);
+  });
+
+  it('--watch --json prints one JSON line per redraw; a pre-aborted signal draws nothing', async () => {
+    const abort = new AbortController();
+    const lines: string[] = [];
+    const code = await runCli(
+      ['health', '0x10', '-w', '--interval', '100', '--json', '--socket', socketPath],
+      {
+        stdout: {
+          write: (s: string) => {
+            lines.push(s);
+            if (lines.length === 2) abort.abort();
+          },
+        },
+        stderr: { write: () => {} },
+        env: {},
+        signal: abort.signal,
+      },
+    );
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(JSON.parse(l).health.address).toBe(0x10);
+    const r = await cli(['health', '--watch', '--socket', socketPath], { signal: abort.signal });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+  });
+});
+
 describe('daemon not running', () => {
   it('a missing socket → clear message, exit 3', async () => {
     const missing = join(dir, 'nope.sock');
@@ -204,8 +344,9 @@ describe('--help', () => {
     const g = await cli(['--help']);
     expect(g.code).toBe(0);
     expect(g.stdout).toMatch(/mcubus status/);
+    expect(g.stdout).toMatch(/mcubus health \[ADDR\] \[--watch \[--interval MS\]\]/);
     expect(g.stdout).toMatch(/--socket PATH/);
-    for (const c of ['status', 'devices', 'events', 'ping', 'send', 'decode']) {
+    for (const c of ['status', 'devices', 'events', 'health', 'ping', 'send', 'decode']) {
       const r = await cli([c, '--help']);
       expect(r.code, c).toBe(0);
       expect(r.stdout).toContain(`Usage: mcubus ${c}`);
@@ -238,6 +379,14 @@ describe('ApiClient over TCP with a token', () => {
 });
 
 describe('format', () => {
+  it('formatAgoFine', () => {
+    expect(formatAgoFine(NOW - 400, NOW)).toBe('0.4 s ago');
+    expect(formatAgoFine(NOW - 9_940, NOW)).toBe('9.9 s ago');
+    expect(formatAgoFine(NOW - 12_000, NOW)).toBe('12 s ago');
+    expect(formatAgoFine(NOW + 500, NOW)).toBe('0.0 s ago');
+    expect(formatAgoFine(NOW + 5_000, NOW)).toBe('in the future');
+  });
+
   it('formatAgo', () => {
     expect(formatAgo(NOW - 3_400, NOW)).toBe('3 s ago');
     expect(formatAgo(NOW - 125_000, NOW)).toBe('2 min ago');

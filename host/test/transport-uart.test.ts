@@ -84,18 +84,18 @@ describe.skipIf(skipPty)('UartTransport over a socat pty pair', () => {
   it('reports a vanished port with backoff and reopens when it comes back', async () => {
     await closePeer(peer);
     await pair.kill();
-    await waitFor(() => events.some((e) => e.kind === 'lost'), 10_000, 'lost');
+    await waitFor(() => events.some((e) => e.kind === 'lost'), 20_000, 'lost');
     const lost = events.filter((e) => e.kind === 'lost');
     expect(lost[0]).toMatchObject({ retryInMs: 500 });
     // The retry after 500 ms fails (no port yet), the next one waits twice as long.
-    await waitFor(() => events.filter((e) => e.kind === 'lost').length >= 2, 10_000, 'a second lost');
+    await waitFor(() => events.filter((e) => e.kind === 'lost').length >= 2, 20_000, 'a second lost');
     expect(events.filter((e) => e.kind === 'lost')[1]).toMatchObject({ retryInMs: 1000 });
 
     const opensBefore = events.filter((e) => e.kind === 'open').length;
     pair = await ptyPair(join(dir, 'dev'), join(dir, 'peer'));
     peer = await openPeer(pair.b, 115200);
     attachPeer(peer);
-    await waitFor(() => events.filter((e) => e.kind === 'open').length > opensBefore, 10_000, 'open again');
+    await waitFor(() => events.filter((e) => e.kind === 'open').length > opensBefore, 20_000, 'open again');
 
     uart.send(PING, 0, 2);
     await waitFor(() => fromHost.length === 1, 2000, 'a frame after the reopen');

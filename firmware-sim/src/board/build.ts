@@ -225,6 +225,8 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
           return mcu.crash();
         case 'hang':
           return mcu.hang();
+        case 'mute':
+          return mcu.mute();
         case 'power_off':
           return mcu.powerOff();
         case 'power_on':

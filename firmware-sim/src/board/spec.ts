@@ -70,7 +70,7 @@ export interface McuSpec extends McuIdentity {
 export type FaultEvent =
   | {
       readonly atMs: number;
-      readonly kind: 'crash' | 'hang' | 'power_off' | 'power_on';
+      readonly kind: 'crash' | 'hang' | 'power_off' | 'power_on' | 'mute';
       readonly mcu: string;
     }
   | { readonly atMs: number; readonly kind: 'brownout'; readonly mcu: string; readonly offMs: number }

@@ -87,6 +87,7 @@ export class Mcu {
   #resetReason: number = ResetReason.power_on;
   #resetCount = 0;
   #extraProcessingNs = 0;
+  #muted = false;
   /** RESET with target bootloader: the next boot stays there. */
   #stayInBootloader = false;
   #pendingSamples: { channel: number; deviceTime: number; value: number }[] = [];
@@ -209,6 +210,12 @@ export class Mcu {
     if (this.#state === 'off') return;
     this.sim.record(this.name, 'crash');
     this.reset(ResetReason.fault);
+  }
+
+  /** Fault: the firmware keeps heartbeating but no longer answers requests (a zombie). */
+  mute(on = true): void {
+    this.#muted = on;
+    this.sim.record(this.name, on ? 'muted' : 'unmuted');
   }
 
   /** Fault: answers take `extraNs` longer (a slow responder). */
@@ -422,6 +429,10 @@ export class Mcu {
     if (MESSAGES[message.type as MessageName].expects.length === 0) {
       for (const handler of this.#eventHandlers) handler(h, message, stamp);
       return; // an event: nothing to answer
+    }
+    if (this.#muted) {
+      this.counters.add('muted_request');
+      return;
     }
     if (h.dst === ADDRESS_BROADCAST) {
       this.#execute(h, message, stamp, []);

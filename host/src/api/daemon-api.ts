@@ -54,6 +54,26 @@ export interface PingResult {
   readonly error?: string;
 }
 
+/** Liveness and health of one device, as the health monitor sees it. */
+export interface HealthView {
+  readonly address: number;
+  readonly name?: string;
+  /** unknown | up | suspect | down | unreachable | bootloader | updating | safe | degraded | zombie */
+  readonly state: string;
+  /** DeviceMode name from the last heartbeat. */
+  readonly mode?: string;
+  /** HealthLevel name from the last heartbeat. */
+  readonly healthLevel?: string;
+  readonly via: number | null;
+  readonly lastHeartbeatMs?: number;
+  /** The heartbeat interval the detector expects (learned), ms. */
+  readonly expectedIntervalMs?: number;
+  readonly resetCount?: number;
+  readonly crashLoop: boolean;
+  /** Last probe round trip, ms. */
+  readonly lastRttMs?: number;
+}
+
 export interface DaemonApi {
   status(): StatusView;
   devices(): DeviceView[];
@@ -63,6 +83,10 @@ export interface DaemonApi {
   /** Live events (for the SSE stream); returns an unsubscribe function. */
   subscribe(listener: (event: EventView) => void): () => void;
   ping(address: number, timeoutMs?: number): Promise<PingResult>;
+  /** Every device's liveness and health. */
+  health(): HealthView[];
+  /** One device's health and its history of health events (state changes, resets), newest first. */
+  healthOf(address: number, limit?: number): { health: HealthView; history: EventView[] } | undefined;
   /** Sends any request message ({type, body} as in docs/protocol.md §4) and returns the answer. */
   request(
     address: number,

@@ -1,13 +1,27 @@
-import type { BusView, DaemonApi, DeviceView, EventView, PingResult, StatusView } from './daemon-api.js';
+import type {
+  BusView,
+  DaemonApi,
+  DeviceView,
+  EventView,
+  HealthView,
+  PingResult,
+  StatusView,
+} from './daemon-api.js';
 
 /**
  * An in-memory DaemonApi for tests and for trying the CLI without hardware: fixed devices and buses,
  * an event log with `emit()`, a ping that answers for known devices, and a request that echoes.
+ * Health: devices in each interesting state (up, unreachable via the gateway, suspect, down, a zombie in
+ * a crash loop) and a seeded history of `health.state` / `health.reset` events; health events passed to
+ * `emit()` join that history.
  */
 export class FakeDaemonApi implements DaemonApi {
   readonly startedAtMs: number;
   devicesList: DeviceView[];
   buses: BusView[];
+  healthList: HealthView[];
+  /** Seeded health events (kept out of `log`, so `events()` is unaffected). */
+  healthHistory: EventView[];
   readonly log: EventView[] = [];
   private readonly listeners = new Set<(e: EventView) => void>();
   private nextId = 1;
@@ -15,7 +29,14 @@ export class FakeDaemonApi implements DaemonApi {
   readonly calls: { method: string; args: unknown[] }[] = [];
 
   constructor(
-    opts: { now?: () => number; devices?: DeviceView[]; buses?: BusView[]; version?: string } = {},
+    opts: {
+      now?: () => number;
+      devices?: DeviceView[];
+      buses?: BusView[];
+      health?: HealthView[];
+      healthHistory?: EventView[];
+      version?: string;
+    } = {},
   ) {
     this.now = opts.now ?? Date.now;
     this.startedAtMs = this.now() - 3_723_000;
@@ -52,6 +73,122 @@ export class FakeDaemonApi implements DaemonApi {
     this.buses = opts.buses ?? [
       { name: 'uart0', kind: 'uart', state: 'open', counters: { framesIn: 10, framesOut: 12 } },
       { name: 'can0', kind: 'can', state: 'lost', detail: 'ENODEV', counters: {} },
+    ];
+    this.healthList = opts.health ?? [
+      {
+        address: 0x10,
+        name: 'gateway',
+        state: 'up',
+        mode: 'app',
+        healthLevel: 'ok',
+        via: null,
+        lastHeartbeatMs: t - 400,
+        expectedIntervalMs: 1000,
+        resetCount: 0,
+        crashLoop: false,
+        lastRttMs: 1.8,
+      },
+      {
+        address: 0x21,
+        name: 'motor-left',
+        state: 'unreachable',
+        mode: 'bootloader',
+        healthLevel: 'ok',
+        via: 0x10,
+        lastHeartbeatMs: t - 125_000,
+        expectedIntervalMs: 500,
+        resetCount: 1,
+        crashLoop: false,
+      },
+      {
+        address: 0x22,
+        name: 'motor-right',
+        state: 'suspect',
+        mode: 'app',
+        healthLevel: 'warning',
+        via: null,
+        lastHeartbeatMs: t - 2_600,
+        expectedIntervalMs: 1000,
+        resetCount: 0,
+        crashLoop: false,
+        lastRttMs: 4.2,
+      },
+      {
+        address: 0x23,
+        name: 'sensor',
+        state: 'down',
+        mode: 'app',
+        healthLevel: 'ok',
+        via: null,
+        lastHeartbeatMs: t - 42_000,
+        expectedIntervalMs: 2000,
+        resetCount: 2,
+        crashLoop: false,
+      },
+      {
+        address: 0x30,
+        name: 'pump',
+        state: 'zombie',
+        mode: 'safe',
+        healthLevel: 'error',
+        via: null,
+        lastHeartbeatMs: t - 900,
+        expectedIntervalMs: 1000,
+        resetCount: 5,
+        crashLoop: true,
+        lastRttMs: 3.1,
+      },
+    ];
+    this.healthHistory = opts.healthHistory ?? [
+      healthEvent(9001, t - 60_000, 0x30, 'health.state', 'info', 'pump unknown → up', {
+        from: 'unknown',
+        to: 'up',
+      }),
+      healthEvent(9002, t - 30_000, 0x30, 'health.reset', 'warning', 'pump reset (watchdog), reset count 4', {
+        reason: 'watchdog',
+        resetCount: 4,
+      }),
+      healthEvent(9003, t - 20_000, 0x30, 'health.reset', 'warning', 'pump reset (watchdog), reset count 5', {
+        reason: 'watchdog',
+        resetCount: 5,
+      }),
+      healthEvent(
+        9004,
+        t - 20_000,
+        0x30,
+        'health.state',
+        'error',
+        'pump up → zombie (crash loop: 3 resets in 60 s)',
+        {
+          from: 'up',
+          to: 'zombie',
+        },
+      ),
+      healthEvent(9005, t - 50_000, 0x23, 'health.state', 'warning', 'sensor up → suspect', {
+        from: 'up',
+        to: 'suspect',
+      }),
+      healthEvent(9006, t - 40_000, 0x23, 'health.state', 'error', 'sensor suspect → down', {
+        from: 'suspect',
+        to: 'down',
+      }),
+      healthEvent(9007, t - 2_000, 0x22, 'health.state', 'warning', 'motor-right up → suspect', {
+        from: 'up',
+        to: 'suspect',
+      }),
+      healthEvent(
+        9008,
+        t - 124_000,
+        0x21,
+        'health.state',
+        'warning',
+        'motor-left up → unreachable (gateway 0x10)',
+        {
+          from: 'up',
+          to: 'unreachable',
+          via: 0x10,
+        },
+      ),
     ];
   }
 
@@ -97,6 +234,20 @@ export class FakeDaemonApi implements DaemonApi {
     list = [...list].reverse();
     return list.slice(0, query.limit ?? 100);
   }
+  health(): HealthView[] {
+    this.calls.push({ method: 'health', args: [] });
+    return this.healthList;
+  }
+  healthOf(address: number, limit?: number): { health: HealthView; history: EventView[] } | undefined {
+    this.calls.push({ method: 'healthOf', args: [address, limit] });
+    const health = this.healthList.find((h) => h.address === address);
+    if (!health) return undefined;
+    const history = [...this.healthHistory, ...this.log]
+      .filter((e) => e.device === address && e.kind.startsWith('health.'))
+      .sort((a, b) => b.atMs - a.atMs || b.id - a.id)
+      .slice(0, limit ?? 50);
+    return { health, history };
+  }
   subscribe(listener: (event: EventView) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -116,4 +267,16 @@ export class FakeDaemonApi implements DaemonApi {
     if (!this.device(address)) return { ok: false, error: 'timeout' };
     return { ok: true, answer: { type: `${message.type}_ack`, body: message.body } };
   }
+}
+
+function healthEvent(
+  id: number,
+  atMs: number,
+  device: number,
+  kind: 'health.state' | 'health.reset',
+  severity: EventView['severity'],
+  message: string,
+  data: Record<string, unknown>,
+): EventView {
+  return { id, atMs, kind, severity, message, device, data };
 }

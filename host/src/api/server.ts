@@ -211,6 +211,17 @@ async function handleRequest(
       const result = await api.request(a, { type: body.type, body: body.body ?? {} }, timeoutMs);
       return sendJson(res, 200, result);
     }
+    if (route.length === 1 && route[0] === 'health') {
+      only('GET');
+      return sendJson(res, 200, api.health());
+    }
+    if (route.length === 2 && route[0] === 'health') {
+      only('GET');
+      const a = address(route[1]!);
+      const h = api.healthOf(a, limitParam(url.searchParams));
+      if (!h) throw new ApiError(404, 'unknown_device', `no device at address ${a}`);
+      return sendJson(res, 200, h);
+    }
     if (route.length === 1 && route[0] === 'events') {
       only('GET');
       return sendJson(res, 200, api.events(eventQuery(url.searchParams, address)));
@@ -257,13 +268,18 @@ function eventQuery(
   if (since !== null && since !== '') out.sinceId = nonNegInt('since', since);
   const device = q.get('device');
   if (device !== null && device !== '') out.device = address(device);
-  const limit = q.get('limit');
-  if (limit !== null && limit !== '') {
-    const n = nonNegInt('limit', limit);
-    if (n < 1) throw new ApiError(400, 'bad_request', '"limit" must be at least 1');
-    out.limit = Math.min(n, MAX_EVENTS_LIMIT);
-  }
+  const limit = limitParam(q);
+  if (limit !== undefined) out.limit = limit;
   return out;
+}
+
+/** `?limit=`: 1 or more, capped at MAX_EVENTS_LIMIT; undefined when absent. */
+function limitParam(q: URLSearchParams): number | undefined {
+  const limit = q.get('limit');
+  if (limit === null || limit === '') return undefined;
+  const n = nonNegInt('limit', limit);
+  if (n < 1) throw new ApiError(400, 'bad_request', '"limit" must be at least 1');
+  return Math.min(n, MAX_EVENTS_LIMIT);
 }
 
 /**

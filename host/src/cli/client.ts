@@ -1,9 +1,11 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { DeviceView, EventView, PingResult, StatusView } from '../api/daemon-api.js';
+import type { DeviceView, EventView, HealthView, PingResult, StatusView } from '../api/daemon-api.js';
 import { SseParser } from '../api/sse.js';
 
 export type ApiClientOptions = { socketPath: string } | { url: string; token?: string };
+
+export type HealthDetail = { health: HealthView; history: EventView[] };
 
 export type RequestResult = { ok: boolean; answer?: { type: string; body: unknown }; error?: string };
 
@@ -53,6 +55,13 @@ export class ApiClient {
   }
   events(q: { sinceId?: number; device?: number; limit?: number } = {}): Promise<EventView[]> {
     return this.call('GET', `/v1/events${query({ since: q.sinceId, device: q.device, limit: q.limit })}`);
+  }
+  health(): Promise<HealthView[]> {
+    return this.call('GET', '/v1/health');
+  }
+  /** One device's health and its health events, newest first (`limit` of them at most). */
+  healthOf(address: number, limit?: number): Promise<HealthDetail> {
+    return this.call('GET', `/v1/health/${address}${query({ limit })}`);
   }
   ping(address: number, timeoutMs?: number): Promise<PingResult> {
     return this.call('POST', `/v1/devices/${address}/ping`, timeoutMs === undefined ? {} : { timeoutMs });

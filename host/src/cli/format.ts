@@ -1,4 +1,11 @@
-import type { BusView, DeviceView, EventView, PingResult, StatusView } from '../api/daemon-api.js';
+import type {
+  BusView,
+  DeviceView,
+  EventView,
+  HealthView,
+  PingResult,
+  StatusView,
+} from '../api/daemon-api.js';
 import { formatAddress } from '../api/http-util.js';
 
 /** "3 s ago", "5 min ago", "2 h ago", "4 d ago"; "in the future" for clock skew. */
@@ -10,6 +17,13 @@ export function formatAgo(thenMs: number, nowMs: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86_400)} d ago`;
+}
+
+/** Like formatAgo, with tenths of a second under 10 s ("0.4 s ago"), for heartbeats. */
+export function formatAgoFine(thenMs: number, nowMs: number): string {
+  const d = nowMs - thenMs;
+  if (d < -1000 || d >= 10_000) return formatAgo(thenMs, nowMs);
+  return `${(Math.max(0, d) / 1000).toFixed(1)} s ago`;
 }
 
 export function formatDuration(ms: number): string {
@@ -99,4 +113,67 @@ export function formatPing(address: number, r: PingResult): string {
   const rtt = r.rttMs !== undefined ? ` in ${r.rttMs.toFixed(1)} ms` : '';
   const att = r.attempts !== undefined ? ` (${r.attempts} attempt${r.attempts === 1 ? '' : 's'})` : '';
   return `${formatAddress(address)}: pong${rtt}${att}`;
+}
+
+function healthRoute(h: HealthView): string {
+  return h.via === null ? 'direct' : `via ${formatAddress(h.via)}`;
+}
+
+function healthResets(h: HealthView): string {
+  const n = h.resetCount !== undefined ? String(h.resetCount) : '-';
+  return h.crashLoop ? `${n} (crash loop)` : n;
+}
+
+function healthHeartbeat(h: HealthView, nowMs: number): string {
+  return h.lastHeartbeatMs !== undefined ? formatAgoFine(h.lastHeartbeatMs, nowMs) : 'never';
+}
+
+function healthInterval(h: HealthView): string {
+  return h.expectedIntervalMs !== undefined ? `${Math.round(h.expectedIntervalMs)} ms` : '-';
+}
+
+export function healthTable(list: readonly HealthView[], nowMs: number): string {
+  if (list.length === 0) return 'no devices known';
+  const rows = [...list]
+    .sort((a, b) => a.address - b.address)
+    .map((h) => [
+      formatAddress(h.address),
+      h.name ?? '-',
+      h.state,
+      h.mode ?? '-',
+      h.healthLevel ?? '-',
+      healthRoute(h),
+      healthHeartbeat(h, nowMs),
+      healthInterval(h),
+      healthResets(h),
+    ]);
+  return table(
+    ['ADDRESS', 'NAME', 'STATE', 'MODE', 'HEALTH', 'ROUTE', 'LAST HEARTBEAT', 'INTERVAL', 'RESETS'],
+    rows,
+  );
+}
+
+/** One device's health in detail, then its health events newest first (as `formatEvent`). */
+export function formatHealth(h: HealthView, history: readonly EventView[], nowMs: number): string {
+  const rows: [string, string][] = [
+    ['address', formatAddress(h.address)],
+    ['name', h.name ?? '-'],
+    ['state', h.state],
+    ['mode', h.mode ?? '-'],
+    ['health', h.healthLevel ?? '-'],
+    ['route', healthRoute(h)],
+    ['heartbeat', healthHeartbeat(h, nowMs)],
+    ['interval', healthInterval(h)],
+    ['resets', h.resetCount !== undefined ? String(h.resetCount) : '-'],
+    ['crash loop', h.crashLoop ? 'yes' : 'no'],
+    ['last rtt', h.lastRttMs !== undefined ? `${h.lastRttMs.toFixed(1)} ms` : '-'],
+  ];
+  const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`);
+  lines.push('');
+  if (history.length === 0) lines.push('no health events');
+  else {
+    lines.push('history (newest first):');
+    for (const e of [...history].sort((a, b) => b.atMs - a.atMs || b.id - a.id)) lines.push(formatEvent(e));
+  }
+  return lines.join('\n');
 }

@@ -3,7 +3,15 @@ import { formatAddress, parseAddress } from '../api/http-util.js';
 import { decodeCommand } from '../commands/decode.js';
 import { demoCommand } from '../commands/demo.js';
 import { ApiClient, ApiResponseError, DaemonUnreachableError } from './client.js';
-import { deviceTable, formatDevice, formatEvent, formatPing, formatStatus } from './format.js';
+import {
+  deviceTable,
+  formatDevice,
+  formatEvent,
+  formatHealth,
+  formatPing,
+  formatStatus,
+  healthTable,
+} from './format.js';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -12,7 +20,7 @@ export interface CliIo {
   env?: Record<string, string | undefined>;
   /** Clock for "3 s ago"; default Date.now. */
   now?: () => number;
-  /** Ends `events --follow` (exit 0). */
+  /** Ends `events --follow` and `health --watch` (exit 0). */
   signal?: AbortSignal;
 }
 
@@ -35,6 +43,9 @@ Usage:
   mcubus devices [ADDR]         the known devices (or one device in detail)
   mcubus events [--follow] [--device ADDR] [--limit N]
                                 recent events; --follow streams new ones
+  mcubus health [ADDR] [--watch [--interval MS]] [--limit N]
+                                liveness and health of every device (or one, with its
+                                history); --watch redraws until Ctrl-C
   mcubus ping ADDR [--timeout MS]
                                 ping a device (ADDR decimal or 0x hex)
   mcubus send ADDR TYPE [JSON-BODY] [--timeout MS]
@@ -63,6 +74,18 @@ Lists the known devices, or shows one device (ADDR decimal or 0x hex) in detail.
 
 Prints the most recent events (default 20), oldest first. --follow then keeps printing new events as
 they happen until interrupted; with --json each event is one JSON line.`,
+  health: `Usage: mcubus health [ADDR] [--watch [--interval MS]] [--limit N] [--json]
+
+Without ADDR: a table of every device's liveness and health — address, name, state (up, suspect,
+down, unreachable, bootloader, updating, safe, degraded, zombie), mode and health level from the last
+heartbeat, route (direct or via a gateway), time since the last heartbeat, the expected heartbeat
+interval, and the reset count (flagged "crash loop" when the device keeps resetting).
+
+With ADDR: that device's health in detail, then its health history (state changes and resets),
+newest first; --limit N keeps the N newest events (default chosen by the daemon).
+
+--watch redraws every --interval MS (default 1000, 100–3600000) until Ctrl-C; with --json each
+redraw is one JSON line.`,
   ping: `Usage: mcubus ping ADDR [--timeout MS] [--json]
 
 Pings a device and prints the round-trip time. Exit status 1 when it does not answer.`,
@@ -185,6 +208,43 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         return EXIT.ok;
       }
+      case 'health': {
+        noArgs(rest, 1);
+        const a = rest[0] === undefined ? undefined : address(rest[0]);
+        const limit = optInt('--limit', values.limit, 1, 10_000);
+        if (limit !== undefined && a === undefined) throw new UsageError('--limit only applies with ADDR');
+        const intervalMs = optInt('--interval', values.interval, 100, 3_600_000);
+        if (intervalMs !== undefined && !values.watch) {
+          throw new UsageError('--interval only applies with --watch');
+        }
+        const draw = async (oneLine: boolean): Promise<string> => {
+          const data = a === undefined ? await client.health() : await client.healthOf(a, limit);
+          if (json) return oneLine ? JSON.stringify(data) : JSON.stringify(data, null, 2);
+          return Array.isArray(data)
+            ? healthTable(data, now())
+            : formatHealth(data.health, data.history, now());
+        };
+        if (!values.watch) {
+          out(await draw(false));
+          return EXIT.ok;
+        }
+        const every = intervalMs ?? 1000;
+        const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
+        let frames = 0;
+        while (!io.signal?.aborted) {
+          const text = await draw(true);
+          if (json) out(text);
+          else {
+            const title = `every ${every} ms, ${new Date(now()).toISOString()} — Ctrl-C to stop`;
+            // On a terminal each frame replaces the last; elsewhere frames follow one another.
+            const lead = tty ? '\x1b[H\x1b[2J' : frames > 0 ? '\n' : '';
+            io.stdout.write(`${lead}${title}\n\n${text}\n`);
+          }
+          frames++;
+          await sleep(every, io.signal);
+        }
+        return EXIT.ok;
+      }
       case 'ping': {
         noArgs(rest, 1, 1);
         const a = address(rest[0]!);
@@ -256,8 +316,24 @@ function parse(argv: string[]) {
       device: { type: 'string' },
       limit: { type: 'string' },
       timeout: { type: 'string' },
+      watch: { type: 'boolean', short: 'w' },
+      interval: { type: 'string' },
       stream: { type: 'boolean' },
     },
+  });
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

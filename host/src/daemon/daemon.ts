@@ -1,5 +1,22 @@
-import { DeviceMode, decodeRawFrame, enumName, type Message, type MessageName } from '@mcubus/protocol';
-import type { BusView, DaemonApi, DeviceView, EventView, PingResult, StatusView } from '../api/daemon-api.js';
+import {
+  DeviceMode,
+  decodeRawFrame,
+  enumName,
+  HealthLevel,
+  type Message,
+  type MessageName,
+} from '@mcubus/protocol';
+import type {
+  BusView,
+  DaemonApi,
+  DeviceView,
+  EventView,
+  HealthView,
+  PingResult,
+  StatusView,
+} from '../api/daemon-api.js';
+import { HealthMonitor } from '../health/monitor.js';
+import type { HealthEvent, HealthOutput } from '../health/types.js';
 import { LinkCore, type LinkEvent, type LinkOutput, type RequestHandle } from '../link/core.js';
 import type { DeviceRecord } from '../registry/device-record.js';
 import type { Severity } from '../registry/journal.js';
@@ -59,6 +76,14 @@ export class Daemon implements DaemonApi {
    */
   readonly #known = new Map<number, { mode: number; bus: string; via: number | null; hops: number }>();
   #wake: { cancel(): void } | null = null;
+  readonly #health = new HealthMonitor();
+  #healthWake: { cancel(): void } | null = null;
+  /** Requests that are health probes (their outcome goes to the monitor as a probe result). */
+  readonly #probes = new Map<RequestHandle, number>();
+  /** Last time each bus delivered a frame, and buses already reported silent. */
+  readonly #busHeard = new Map<string, number>();
+  readonly #busSilent = new Set<string>();
+  #silenceTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
   #handle = 0;
   #startedAtMs = 0;
@@ -120,6 +145,7 @@ export class Daemon implements DaemonApi {
       }),
     );
     this.#scheduleFlush();
+    this.#scheduleSilenceCheck();
   }
 
   async stop(): Promise<void> {
@@ -127,6 +153,8 @@ export class Daemon implements DaemonApi {
     this.#running = false;
     this.#wake?.cancel();
     this.#flushTimer?.cancel();
+    this.#healthWake?.cancel();
+    this.#silenceTimer?.cancel();
     await Promise.all([...this.#transports.values()].map((t) => t.stop().catch(() => undefined)));
     this.#journal('daemon.stop', 'info', 'mcubusd stopped');
     this.#o.registry.flush();
@@ -197,6 +225,7 @@ export class Daemon implements DaemonApi {
       case 'cancelled':
         if (e.type === 'answer' && e.message.type === 'hello')
           this.#onHello(e.header.src, e.message.body, e.bus);
+        this.#healthOfRequest(e);
         this.#settle(e.handle, e);
         return;
       case 'rejected':
@@ -234,6 +263,16 @@ export class Daemon implements DaemonApi {
     message: LinkEvent & { type: 'unsolicited' } extends { message: infer M } ? M : never,
     bus: string,
   ): void {
+    this.#busHeard.set(bus, this.#o.runtime.nowUs());
+    const via = this.#router.lookup(src)?.via ?? null;
+    this.#healthApply(
+      this.#health.handle(
+        message.type === 'heartbeat'
+          ? { type: 'heartbeat', device: src, body: message.body, via }
+          : { type: 'frame', device: src },
+        this.#o.runtime.nowUs(),
+      ),
+    );
     if (message.type === 'hello') {
       this.#onHello(src, message.body, bus);
       return;
@@ -431,6 +470,197 @@ export class Daemon implements DaemonApi {
     });
   }
 
+  // ── health ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Answers and timeouts tell the monitor a device is alive, or not answering (zombie evidence). */
+  #healthOfRequest(e: LinkEvent & { handle: RequestHandle; dst: number }): void {
+    const nowUs = this.#o.runtime.nowUs();
+    const probe = this.#probes.get(e.handle);
+    if (probe !== undefined) {
+      this.#probes.delete(e.handle);
+      const ok = e.type === 'answer';
+      this.#healthApply(
+        this.#health.handle(
+          {
+            type: 'probe_result',
+            device: probe,
+            ok,
+            ...(ok && e.type === 'answer' ? { rttUs: e.rttUs } : {}),
+          },
+          nowUs,
+        ),
+      );
+      return;
+    }
+    if (e.type === 'answer') {
+      this.#healthApply(this.#health.handle({ type: 'frame', device: e.dst }, nowUs));
+      this.#healthApply(this.#health.handle({ type: 'request_result', device: e.dst, ok: true }, nowUs));
+    } else if (e.type === 'timeout') {
+      this.#healthApply(this.#health.handle({ type: 'request_result', device: e.dst, ok: false }, nowUs));
+    }
+  }
+
+  #healthApply(out: HealthOutput): void {
+    for (const device of out.probes) this.#probe(device);
+    for (const e of out.events) this.#journalHealth(e);
+    this.#healthWake?.cancel();
+    if (out.wakeAt === undefined || !this.#running) {
+      this.#healthWake = null;
+      return;
+    }
+    const wakeAt = out.wakeAt;
+    this.#healthWake = this.#o.runtime.at(wakeAt, () =>
+      this.#healthApply(this.#health.handle({ type: 'tick' }, Math.max(this.#o.runtime.nowUs(), wakeAt))),
+    );
+  }
+
+  /** One quick ping: the monitor spaces its probes itself, so the link must not retry on its own. */
+  #probe(device: number): void {
+    if (!this.#router.lookup(device)) return;
+    const handle = ++this.#handle;
+    this.#probes.set(handle, device);
+    this.#apply(
+      this.#link.handle(
+        {
+          type: 'request',
+          handle,
+          dst: device,
+          message: { type: 'ping', body: {} },
+          maxAttempts: 1,
+          timeoutMs: 40,
+          priority: 0,
+        },
+        this.#o.runtime.nowUs(),
+      ),
+    );
+  }
+
+  #journalHealth(e: HealthEvent): void {
+    const name = (a: number) => `0x${hex(a)}${this.#names.get(a) ? ` (${this.#names.get(a)})` : ''}`;
+    const ms = (us: number | undefined) => (us === undefined ? '' : `${(us / 1e6).toFixed(2)} s`);
+    switch (e.kind) {
+      case 'state': {
+        const severity: Severity =
+          e.to === 'down' || e.to === 'unreachable' || e.to === 'zombie'
+            ? 'error'
+            : e.to === 'suspect' || e.to === 'degraded'
+              ? 'warning'
+              : 'info';
+        const why = [
+          e.evidence.silentForUs !== undefined ? `silent for ${ms(e.evidence.silentForUs)}` : '',
+          e.evidence.probe
+            ? `${e.evidence.probe.attempts} probe(s) ${e.evidence.probe.ok ? 'answered' : 'unanswered'}`
+            : '',
+          e.evidence.reason ?? '',
+        ].filter(Boolean);
+        this.#journal(
+          'health.state',
+          severity,
+          `${name(e.device)}: ${e.from} → ${e.to}${why.length ? ` (${why.join('; ')})` : ''}`,
+          {
+            device: e.device,
+            data: { from: e.from, to: e.to, evidence: e.evidence },
+          },
+        );
+        return;
+      }
+      case 'reset':
+        this.#journal(
+          'health.reset',
+          'warning',
+          `${name(e.device)} reset (${e.reason}), reset count ${e.resetCount}`,
+          {
+            device: e.device,
+            data: { reason: e.reason, resetCount: e.resetCount },
+          },
+        );
+        return;
+      case 'crash_loop':
+        this.#journal(
+          'health.crash_loop',
+          'error',
+          `${name(e.device)} is in a crash loop: ${e.resets} resets in ${ms(e.windowUs)}`,
+          {
+            device: e.device,
+            data: { resets: e.resets },
+          },
+        );
+        return;
+      case 'route_down':
+        this.#journal(
+          'health.route_down',
+          'error',
+          `gateway ${name(e.gateway)} is down: ${e.devices.map(name).join(', ') || 'no devices'} unreachable through it`,
+          { device: e.gateway, data: { devices: e.devices } },
+        );
+        return;
+      case 'bus_down':
+        this.#journal(
+          'health.bus_down',
+          'error',
+          `bus ${e.bus} went silent: ${e.devices.map(name).join(', ')} unreachable`,
+          {
+            bus: e.bus,
+            data: { devices: e.devices },
+          },
+        );
+        return;
+    }
+  }
+
+  /**
+   * A bus that carries several devices and delivers nothing for a while is one fault, not a dozen dead
+   * devices. "A while" is 1.2 expected heartbeat intervals (between 1 and 2 s), checked every 100 ms:
+   * every device on it has then missed a heartbeat, which a lossy link alone practically never does to
+   * all of them at once, and it comes before the detector's 2.3 intervals, so a silent bus is reported
+   * as the bus fault — on a point-to-point UART the gateway's death and a pulled cable look the same.
+   * A bus with one device is left to the detector, which probes before it concludes.
+   */
+  #scheduleSilenceCheck(): void {
+    this.#silenceTimer = this.#o.runtime.at(this.#o.runtime.nowUs() + 100_000, () => {
+      if (!this.#running) return;
+      const now = this.#o.runtime.nowUs();
+      const snapshot = this.#health.snapshot();
+      for (const [bus, heard] of this.#busHeard) {
+        const devices = [...this.#router.all()].filter(([, r]) => r.bus === bus).map(([a]) => a);
+        const interval = Math.max(
+          0,
+          ...snapshot.filter((d) => devices.includes(d.device)).map((d) => d.expectedIntervalUs ?? 0),
+        );
+        const limit = Math.min(2_000_000, Math.max(1_000_000, 1.2 * interval));
+        if (now - heard > limit && devices.length > 1) {
+          if (!this.#busSilent.has(bus)) {
+            this.#busSilent.add(bus);
+            this.#healthApply(this.#health.handle({ type: 'bus_silent', bus, devices }, now));
+          }
+        } else {
+          this.#busSilent.delete(bus);
+        }
+      }
+      this.#scheduleSilenceCheck();
+    });
+  }
+
+  get #names(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const r of this.#o.registry.list()) if (r.name) out.set(r.address, r.name);
+    return out;
+  }
+
+  health(): HealthView[] {
+    const names = this.#names;
+    return this.#health.snapshot().map((d) => toHealthView(d, names.get(d.device), this.#o.runtime));
+  }
+
+  healthOf(address: number, limit = 50): { health: HealthView; history: EventView[] } | undefined {
+    const d = this.#health.snapshot().find((x) => x.device === address);
+    if (!d) return undefined;
+    const history = this.events({ device: address, limit: 1000 })
+      .filter((e) => e.kind.startsWith('health.'))
+      .slice(0, limit);
+    return { health: toHealthView(d, this.#names.get(address), this.#o.runtime), history };
+  }
+
   // ── control API ──────────────────────────────────────────────────────────────────────────────
 
   status(): StatusView {
@@ -539,3 +769,25 @@ function prefix(p: string, o: Record<string, number>): Record<string, number> {
 }
 
 const hex = (n: number) => n.toString(16).padStart(2, '0');
+
+function toHealthView(
+  d: ReturnType<HealthMonitor['snapshot']>[number],
+  name: string | undefined,
+  runtime: Runtime,
+): HealthView {
+  // Monitor times are runtime µs; the API speaks wall-clock ms.
+  const wallMs = (us: number) => runtime.nowMs() - (runtime.nowUs() - us) / 1000;
+  return {
+    address: d.device,
+    ...(name ? { name } : {}),
+    state: d.state,
+    ...(d.mode !== null ? { mode: enumName(DeviceMode, d.mode) } : {}),
+    ...(d.health !== null ? { healthLevel: enumName(HealthLevel, d.health) } : {}),
+    via: d.via,
+    ...(d.lastHeartbeatUs !== null ? { lastHeartbeatMs: Math.round(wallMs(d.lastHeartbeatUs)) } : {}),
+    ...(d.expectedIntervalUs !== null ? { expectedIntervalMs: Math.round(d.expectedIntervalUs / 1000) } : {}),
+    ...(d.resetCount !== null ? { resetCount: d.resetCount } : {}),
+    crashLoop: d.crashLoop,
+    ...(d.lastRttUs !== null ? { lastRttMs: d.lastRttUs / 1000 } : {}),
+  };
+}
