@@ -88,6 +88,9 @@ async function main(argv: string[]): Promise<number> {
     routes: pinnedRoutes(config),
     requestTimeoutMs: config.services.requestTimeoutMs,
     requestRetries: config.services.requestRetries,
+    ...(config.services.heartbeatPeriodMs !== undefined
+      ? { heartbeatPeriodMs: config.services.heartbeatPeriodMs }
+      : {}),
   });
   embedded?.driver.start();
   await daemon.start();

@@ -20,7 +20,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function boardWithDaemon(faults: FaultEvent[], seed: number, spec: BoardSpec = referenceBoard()) {
+async function boardWithDaemon(
+  faults: FaultEvent[],
+  seed: number,
+  spec: BoardSpec = referenceBoard(),
+  heartbeatPeriodMs?: number,
+) {
   const board = buildBoard({ ...spec, faults }, seed);
   const runtime = simRuntime(board.sim);
   const dir = mkdtempSync(join(tmpdir(), 'mcubus-health-'));
@@ -34,6 +39,7 @@ async function boardWithDaemon(faults: FaultEvent[], seed: number, spec: BoardSp
     registry,
     log: quiet,
     random: () => rng.float(),
+    ...(heartbeatPeriodMs !== undefined ? { heartbeatPeriodMs } : {}),
   });
   await daemon.start();
   return { board, daemon, registry };
@@ -152,6 +158,25 @@ describe('health on the reference board', () => {
     expect(events.some((e) => (e.data as { to?: string }).to === 'down')).toBe(false);
     // Traffic is back: everything is up again.
     expect([0x10, 0x21, 0x22, 0x30].map((a) => stateOf(daemon, a))).toEqual(['up', 'up', 'up', 'up']);
+    await daemon.stop();
+    registry.close();
+  });
+
+  it('negotiates the heartbeat period: devices behind the gateway beat at the configured rate', async () => {
+    const { board, daemon, registry } = await boardWithDaemon([], 36, referenceBoard(), 250);
+    await runFor(board, 3);
+    const before = daemon.health().find((h) => h.address === 0x21)!;
+    expect(before.expectedIntervalMs).toBeGreaterThan(200);
+    expect(before.expectedIntervalMs).toBeLessThan(300);
+    const hello = await (async () => {
+      let r: { ok: boolean; answer?: { type: string; body: unknown } } | undefined;
+      daemon.request(0x22, { type: 'identify', body: {} }).then((x) => {
+        r = x;
+      });
+      while (r === undefined) await runFor(board, 0.05);
+      return r;
+    })();
+    expect(hello.answer?.body).toMatchObject({ heartbeatPeriodMs: 250 });
     await daemon.stop();
     registry.close();
   });

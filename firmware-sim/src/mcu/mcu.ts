@@ -88,6 +88,12 @@ export class Mcu {
   #resetCount = 0;
   #extraProcessingNs = 0;
   #muted = false;
+  /** Period the host negotiated with IDENTIFY (RAM: a reset returns to the configured one). */
+  #negotiatedPeriodMs: number | null = null;
+
+  #heartbeatPeriodMs(): number {
+    return this.#negotiatedPeriodMs ?? this.config.heartbeatPeriodMs ?? 1000;
+  }
   /** RESET with target bootloader: the next boot stays there. */
   #stayInBootloader = false;
   #pendingSamples: { channel: number; deviceTime: number; value: number }[] = [];
@@ -162,6 +168,7 @@ export class Mcu {
     for (const p of this.#ports.values()) p.setPowered(true);
     this.#boot = this.storage?.powerOn({ stayInBootloader: this.#stayInBootloader }) ?? defaultBoot();
     this.#stayInBootloader = false;
+    this.#negotiatedPeriodMs = null;
     this.sim.record(
       this.name,
       'boot',
@@ -255,7 +262,7 @@ export class Mcu {
 
   #heartbeatLoop(): void {
     this.send(ADDRESS_HOST, { type: 'heartbeat', body: this.heartbeat() }, { priority: 0 });
-    this.after(this.#deviceMs(this.config.heartbeatPeriodMs ?? 1000), () => this.#heartbeatLoop());
+    this.after(this.#deviceMs(this.#heartbeatPeriodMs()), () => this.#heartbeatLoop());
   }
 
   #telemetryLoop(): void {
@@ -302,7 +309,7 @@ export class Mcu {
       protocolVersions: [1],
       name: this.name,
       clock: { counterBits: this.clock.counterBits, resolutionNs: this.clock.resolutionNs },
-      heartbeatPeriodMs: this.config.heartbeatPeriodMs ?? 1000,
+      heartbeatPeriodMs: this.#heartbeatPeriodMs(),
       ...(boot.securityCounter !== undefined ? { securityCounter: boot.securityCounter } : {}),
       uptimeMs: this.uptimeMs(),
     };
@@ -331,7 +338,7 @@ export class Mcu {
       resetReason: this.#resetReason,
       resetCount: this.#resetCount,
       ...(counters.size > 0 ? { counters } : {}),
-      periodMs: this.config.heartbeatPeriodMs ?? 1000,
+      periodMs: this.#heartbeatPeriodMs(),
       deviceTime: this.nowUs(),
     };
   }
@@ -482,9 +489,13 @@ export class Mcu {
   #execute(h: FrameHeader, message: Message, stamp: RxStamp, record: Uint8Array[]): void {
     const reply = this.#reply(h, record);
     switch (message.type) {
-      case 'identify':
+      case 'identify': {
+        const asked = message.body.heartbeatPeriodMs;
+        // The firmware supports 50 ms … 60 s; it adopts the nearest period it can.
+        if (asked !== undefined) this.#negotiatedPeriodMs = Math.min(60_000, Math.max(50, asked));
         reply({ type: 'hello', body: this.identity() });
         return;
+      }
       case 'ping':
         reply({ type: 'pong', body: message.body.nonce !== undefined ? { nonce: message.body.nonce } : {} });
         return;

@@ -89,7 +89,7 @@ export function readDevice(r: Reader, value: unknown, path: Path): DeviceConfig 
 
 export function readServices(r: Reader, value: unknown, path: Path): ServicesConfig {
   if (value === undefined) return SERVICE_DEFAULTS;
-  const m = r.map(value, path, Object.keys(SERVICE_DEFAULTS));
+  const m = r.map(value, path, [...Object.keys(SERVICE_DEFAULTS), 'heartbeatPeriodMs']);
   if (m === undefined) return SERVICE_DEFAULTS;
   const ms = (v: unknown, p: Path) => r.int(v, p, MS);
   const d = SERVICE_DEFAULTS;
@@ -104,6 +104,14 @@ export function readServices(r: Reader, value: unknown, path: Path): ServicesCon
       (v, p) => r.int(v, p, { min: 0, max: 10 }),
       d.requestRetries,
     ),
+    ...(m.heartbeatPeriodMs !== undefined
+      ? {
+          heartbeatPeriodMs: r.int(m.heartbeatPeriodMs, [...path, 'heartbeatPeriodMs'], {
+            min: 50,
+            max: 60_000,
+          }),
+        }
+      : {}),
   };
 }
 

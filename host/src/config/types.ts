@@ -97,6 +97,8 @@ export interface ServicesConfig {
   readonly timeSyncPeriodMs: number;
   readonly requestTimeoutMs: number;
   readonly requestRetries: number;
+  /** Heartbeat period to negotiate with every device (IDENTIFY); absent = each keeps its own. */
+  readonly heartbeatPeriodMs?: number;
 }
 
 export interface LogConfig {

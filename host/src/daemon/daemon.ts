@@ -44,6 +44,8 @@ export interface DaemonOptions {
   readonly routes?: readonly PinnedRoute[];
   readonly requestTimeoutMs?: number;
   readonly requestRetries?: number;
+  /** Heartbeat period to negotiate with every device; absent = each keeps its own. */
+  readonly heartbeatPeriodMs?: number;
   /** How often buffered last-seen times go to the registry. */
   readonly flushEveryMs?: number;
 }
@@ -275,6 +277,9 @@ export class Daemon implements DaemonApi {
     );
     if (message.type === 'hello') {
       this.#onHello(src, message.body, bus);
+      // A device that (re)booted uses its own heartbeat period again: negotiate ours.
+      const wanted = this.#o.heartbeatPeriodMs;
+      if (wanted !== undefined && message.body.heartbeatPeriodMs !== wanted) this.#identify(src);
       return;
     }
     const known = this.#known.get(src);
@@ -290,7 +295,9 @@ export class Daemon implements DaemonApi {
   #identify(address: number): void {
     if (this.#identifying.has(address)) return;
     this.#identifying.add(address);
-    void this.#request(address, { type: 'identify', body: {} }).then((e) => {
+    const period = this.#o.heartbeatPeriodMs;
+    const body = period !== undefined ? { heartbeatPeriodMs: period } : {};
+    void this.#request(address, { type: 'identify', body }).then((e) => {
       this.#identifying.delete(address);
       if (e.type === 'timeout') {
         this.#journal('device.unidentified', 'warning', `0x${hex(address)} did not answer IDENTIFY`, {

@@ -39,5 +39,14 @@ export const hello = struct('hello', {
   uptimeMs: opt(15, u64, 'Milliseconds since the last reset.'),
 });
 
-/** IDENTIFY (0x02): asks a device for its HELLO. */
-export const identify = struct('identify', {});
+/**
+ * IDENTIFY (0x02): asks a device for its HELLO, and optionally sets its heartbeat period (the host
+ * negotiates it: the device clamps it to what it supports and its HELLO answer says what it uses).
+ */
+export const identify = struct('identify', {
+  heartbeatPeriodMs: opt(
+    1,
+    u32,
+    'Heartbeat period the host asks for (ms); the device adopts it within its limits and reports it in HELLO.',
+  ),
+});
