@@ -88,6 +88,18 @@ async function main(argv: string[]): Promise<number> {
     routes: pinnedRoutes(config),
     requestTimeoutMs: config.services.requestTimeoutMs,
     requestRetries: config.services.requestRetries,
+    registerProbes: config.buses.flatMap((b) =>
+      b.type === 'modbus'
+        ? b.registerProbes.map((p) => ({
+            bus: b.name,
+            slave: p.slave,
+            fn: p.function,
+            start: p.start,
+            quantity: p.quantity,
+            ...(p.expect ? { expect: p.expect } : {}),
+          }))
+        : [],
+    ),
     ...(config.services.heartbeatPeriodMs !== undefined
       ? { heartbeatPeriodMs: config.services.heartbeatPeriodMs }
       : {}),

@@ -59,3 +59,25 @@ describe('Modbus tunnel master rules (docs/protocol.md §8.7–8.8)', () => {
     expect(out.emit).toContainEqual(expect.objectContaining({ type: 'failed', handle: 1 }));
   });
 });
+
+describe('register reads of a slave that is not polled', () => {
+  it('a failed read does not make the master wake at a past instant forever', () => {
+    const m = master([7]);
+    let out = m.handle({ type: 'read', slave: 9, fn: 0x04, start: 0, quantity: 2, handle: 1 }, 0);
+    out = m.handle({ type: 'tick' }, out.wakeAt!); // no answer: times out
+    expect(out.emit).toContainEqual({ type: 'timeout', slave: 9 });
+    let now = out.wakeAt!;
+    // Every wake-up lies in the future of the one before: time always moves on.
+    for (let i = 0; i < 20; i++) {
+      out = m.handle({ type: 'tick' }, now);
+      for (const adu of out.send) {
+        out = m.handle(
+          { type: 'bytes', bytes: answer({ address: adu[0]!, kind: 'mcubus', function: 0x41, frame: null }) },
+          now + 5000,
+        );
+      }
+      expect(out.wakeAt!).toBeGreaterThan(now);
+      now = out.wakeAt!;
+    }
+  });
+});

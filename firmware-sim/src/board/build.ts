@@ -83,6 +83,10 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
     return until > atNs ? until : null;
   };
 
+  const thirdParty = new Map<
+    string,
+    { carriage: ModbusSlaveCarriage; registers: Map<number, { start: number; values: number[] }> }
+  >();
   for (const bus of spec.buses) buildBus(bus);
 
   function buildBus(bus: BusSpec): void {
@@ -166,6 +170,22 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
           }),
         );
       }
+      // Third-party slaves: only registers, no mcubus firmware (they refuse the FC 0x41 tunnel).
+      for (const tp of spec.thirdParty?.filter((t) => t.bus === bus.name) ?? []) {
+        const registers = new Map(tp.registers.map((r) => [r.fn, { start: r.start, values: [...r.values] }]));
+        const carriage = new ModbusSlaveCarriage(bus.name, sim, line.attach(tp.name, { rxFifoBytes: 256 }), {
+          slaveAddress: tp.slave,
+          baud: bus.baud,
+          line: { parity: format.parity, stopBits: format.stopBits },
+          registers: (fn, start, quantity) => {
+            const bank = registers.get(fn);
+            if (!bank || start < bank.start || start + quantity > bank.start + bank.values.length)
+              return null;
+            return bank.values.slice(start - bank.start, start - bank.start + quantity);
+          },
+        });
+        thirdParty.set(tp.name, { carriage, registers });
+      }
       hostPorts.set(bus.name, {
         kind: 'modbus',
         bus: bus.name,
@@ -217,6 +237,17 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
           uart.noise(f.towardHost === hostIsA ? 'b→a' : 'a→b', sim.now, f.bytes);
         }
         links.modbus.get(f.bus)?.noise(sim.now, f.bytes);
+        return;
+      }
+      if (f.kind === 'register' || f.kind === 'third_party_power') {
+        const tp = thirdParty.get(f.device) ?? fail(`fault for unknown third-party device ${f.device}`);
+        if (f.kind === 'third_party_power') tp.carriage.setPowered(f.on);
+        else {
+          const bank = tp.registers.get(f.fn);
+          if (bank && f.address >= bank.start && f.address < bank.start + bank.values.length) {
+            bank.values[f.address - bank.start] = f.value;
+          }
+        }
         return;
       }
       const mcu = mcus.get(f.mcu) ?? fail(`fault for unknown MCU ${f.mcu}`);

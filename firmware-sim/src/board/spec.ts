@@ -10,6 +10,20 @@ export interface BoardSpec {
   /** Buses the host (address 0) is attached to. */
   readonly host: { readonly buses: readonly string[] };
   readonly faults?: readonly FaultEvent[];
+  /** Third-party Modbus devices (no mcubus firmware): they only serve registers. */
+  readonly thirdParty?: readonly ThirdPartySpec[];
+}
+
+export interface ThirdPartySpec {
+  readonly name: string;
+  readonly bus: string;
+  readonly slave: number;
+  /** Holding (3) or input (4) registers from `start`. */
+  readonly registers: readonly {
+    readonly fn: 3 | 4;
+    readonly start: number;
+    readonly values: readonly number[];
+  }[];
 }
 
 export type BusSpec =
@@ -83,6 +97,22 @@ export type FaultEvent =
       readonly mcu: string;
       readonly id: number;
       readonly durationMs: number;
+    }
+  /** A third-party device's register takes a new value (a sensor drifting out of range). */
+  | {
+      readonly atMs: number;
+      readonly kind: 'register';
+      readonly device: string;
+      readonly fn: 3 | 4;
+      readonly address: number;
+      readonly value: number;
+    }
+  /** A third-party device loses (or regains) power. */
+  | {
+      readonly atMs: number;
+      readonly kind: 'third_party_power';
+      readonly device: string;
+      readonly on: boolean;
     }
   | {
       readonly atMs: number;

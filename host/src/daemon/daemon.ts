@@ -16,6 +16,7 @@ import type {
   StatusView,
 } from '../api/daemon-api.js';
 import { HealthMonitor } from '../health/monitor.js';
+import { RegisterHealth, type RegisterProbe, thirdPartyAddress } from '../health/register-health.js';
 import type { HealthEvent, HealthOutput } from '../health/types.js';
 import { LinkCore, type LinkEvent, type LinkOutput, type RequestHandle } from '../link/core.js';
 import type { DeviceRecord } from '../registry/device-record.js';
@@ -44,6 +45,10 @@ export interface DaemonOptions {
   readonly routes?: readonly PinnedRoute[];
   readonly requestTimeoutMs?: number;
   readonly requestRetries?: number;
+  /** Third-party Modbus devices to watch through register reads. */
+  readonly registerProbes?: readonly RegisterProbe[];
+  /** How often each register probe runs (default 1000 ms). */
+  readonly registerProbePeriodMs?: number;
   /** Heartbeat period to negotiate with every device; absent = each keeps its own. */
   readonly heartbeatPeriodMs?: number;
   /** How often buffered last-seen times go to the registry. */
@@ -86,6 +91,8 @@ export class Daemon implements DaemonApi {
   readonly #busHeard = new Map<string, number>();
   readonly #busSilent = new Set<string>();
   #silenceTimer: { cancel(): void } | null = null;
+  readonly #thirdParty: RegisterHealth[] = [];
+  #probeTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
   #handle = 0;
   #startedAtMs = 0;
@@ -148,6 +155,44 @@ export class Daemon implements DaemonApi {
     );
     this.#scheduleFlush();
     this.#scheduleSilenceCheck();
+    for (const p of this.#o.registerProbes ?? []) this.#thirdParty.push(new RegisterHealth(p));
+    if (this.#thirdParty.length > 0) this.#scheduleRegisterProbes();
+  }
+
+  /** Reads every third-party device's registers once per period; results feed their health. */
+  #scheduleRegisterProbes(): void {
+    const period = (this.#o.registerProbePeriodMs ?? 1000) * 1000;
+    this.#probeTimer = this.#o.runtime.at(this.#o.runtime.nowUs() + period, () => {
+      if (!this.#running) return;
+      for (const h of this.#thirdParty) {
+        const t = this.#transports.get(h.probe.bus);
+        const done = (outcome: { ok: true; values: number[] } | { ok: false; error: string }) => {
+          const e = h.result(outcome, this.#o.runtime.nowUs());
+          if (!e) return;
+          // Not an mcubus device: journaled by bus, its pseudo-address in the data.
+          const who = `modbus ${h.probe.bus} slave ${h.probe.slave}`;
+          const severity: Severity = e.to === 'down' ? 'error' : e.to === 'up' ? 'info' : 'warning';
+          this.#journal(
+            'health.state',
+            severity,
+            `${who}: ${e.from} → ${e.to}${e.evidence.reason ? ` (${e.evidence.reason})` : ''}`,
+            {
+              bus: h.probe.bus,
+              data: { thirdParty: e.device, from: e.from, to: e.to, evidence: e.evidence },
+            },
+          );
+        };
+        if (!t?.readRegisters) {
+          done({ ok: false, error: `bus ${h.probe.bus} cannot read registers` });
+          continue;
+        }
+        t.readRegisters(h.probe.slave, h.probe.fn, h.probe.start, h.probe.quantity).then(
+          (values) => done({ ok: true, values }),
+          (err: unknown) => done({ ok: false, error: (err as Error).message }),
+        );
+      }
+      this.#scheduleRegisterProbes();
+    });
   }
 
   async stop(): Promise<void> {
@@ -157,6 +202,7 @@ export class Daemon implements DaemonApi {
     this.#flushTimer?.cancel();
     this.#healthWake?.cancel();
     this.#silenceTimer?.cancel();
+    this.#probeTimer?.cancel();
     await Promise.all([...this.#transports.values()].map((t) => t.stop().catch(() => undefined)));
     this.#journal('daemon.stop', 'info', 'mcubusd stopped');
     this.#o.registry.flush();
@@ -656,10 +702,22 @@ export class Daemon implements DaemonApi {
 
   health(): HealthView[] {
     const names = this.#names;
-    return this.#health.snapshot().map((d) => toHealthView(d, names.get(d.device), this.#o.runtime));
+    const devices = this.#health.snapshot().map((d) => toHealthView(d, names.get(d.device), this.#o.runtime));
+    return [...devices, ...this.#thirdParty.map((h) => thirdPartyView(h))];
   }
 
   healthOf(address: number, limit = 50): { health: HealthView; history: EventView[] } | undefined {
+    const tp = this.#thirdParty.find((h) => thirdPartyAddress(h.probe.slave) === address);
+    if (tp) {
+      const history = this.events({ limit: 1000 })
+        .filter(
+          (e) =>
+            e.kind.startsWith('health.') &&
+            (e.data as { thirdParty?: number } | undefined)?.thirdParty === address,
+        )
+        .slice(0, limit);
+      return { health: thirdPartyView(tp), history };
+    }
     const d = this.#health.snapshot().find((x) => x.device === address);
     if (!d) return undefined;
     const history = this.events({ device: address, limit: 1000 })
@@ -796,5 +854,15 @@ function toHealthView(
     ...(d.resetCount !== null ? { resetCount: d.resetCount } : {}),
     crashLoop: d.crashLoop,
     ...(d.lastRttUs !== null ? { lastRttMs: d.lastRttUs / 1000 } : {}),
+  };
+}
+
+function thirdPartyView(h: RegisterHealth): HealthView {
+  return {
+    address: thirdPartyAddress(h.probe.slave),
+    name: `modbus ${h.probe.bus} slave ${h.probe.slave}`,
+    state: h.state,
+    via: null,
+    crashLoop: false,
   };
 }

@@ -16,6 +16,8 @@ export interface FrameTransport {
    * background, reporting `lost` and `open` events. Adapters of real ports implement it.
    */
   startInBackground?(): void;
+  /** Modbus buses only: reads registers of a (third-party) slave, for health probes. */
+  readRegisters?(slave: number, fn: 0x03 | 0x04, start: number, quantity: number): Promise<number[]>;
   /** Closes everything; pending sends are dropped and counted. */
   stop(): Promise<void>;
   /**

@@ -158,7 +158,7 @@ export class ModbusTunnelMaster {
         this.#retry(f);
         return;
       }
-      this.#nextPollUs.set(f.slave, nowUs + this.opts.idlePollUs);
+      this.#setNextPoll(f.slave, nowUs + this.opts.idlePollUs);
       if (response.code === modbus.ExceptionCode.ILLEGAL_FUNCTION && f.fn === 0x41) {
         // §8.7: the device does not speak the tunnel. Stop polling it; its register reads still work.
         this.#noTunnel.add(f.slave);
@@ -181,11 +181,19 @@ export class ModbusTunnelMaster {
     if (response.kind === 'mcubus') {
       if (response.frame) {
         emit.push({ type: 'frame', slave: f.slave, frame: response.frame, endUs: nowUs });
-        this.#nextPollUs.set(f.slave, 0); // it may have more: ask again at once
+        this.#setNextPoll(f.slave, 0); // it may have more: ask again at once
       } else {
-        this.#nextPollUs.set(f.slave, nowUs + this.opts.idlePollUs);
+        this.#setNextPoll(f.slave, nowUs + this.opts.idlePollUs);
       }
     }
+  }
+
+  /**
+   * Only the tunnel slaves are polled. A register read of a third-party slave must not give it a poll
+   * time: nothing would ever poll it, and a past poll time would make every wake-up due at once.
+   */
+  #setNextPoll(slave: number, atUs: number): void {
+    if (this.#nextPollUs.has(slave)) this.#nextPollUs.set(slave, atUs);
   }
 
   /** Busy answers are retried; the frame goes again at the head of the queue. */
@@ -202,7 +210,7 @@ export class ModbusTunnelMaster {
     emit.push({ type: 'timeout', slave: f.slave });
     // At most once: a frame whose transaction timed out may have arrived; mcubus retransmits end to end.
     if (f.job) emit.push({ type: 'failed', handle: f.job.handle, slave: f.slave, reason: 'timeout' });
-    this.#nextPollUs.set(f.slave, nowUs + this.opts.idlePollUs);
+    this.#setNextPoll(f.slave, nowUs + this.opts.idlePollUs);
     this.#quietUntilUs = nowUs + this.opts.timing.t35Us + GAP_MARGIN_US;
   }
 

@@ -87,6 +87,7 @@ function modbusSimTransport(
   let started = false;
   let wake: { cancel(): void } | null = null;
   let handle = 0;
+  const reads = new Map<number, { resolve: (r: number[]) => void; reject: (e: Error) => void }>();
   const apply = (out: ReturnType<ModbusTunnelMaster['handle']>) => {
     if (!started) return;
     for (const adu of out.send) port.endpoint.write(adu);
@@ -96,6 +97,12 @@ function modbusSimTransport(
         const rxUs = runtime.nowUs() - ((e.frame.length + 5) * port.endpoint.byteTimeNs) / 1000;
         const from = addressOfSlave.get(e.slave);
         for (const l of frameListeners) l(e.frame, { ...(from !== undefined ? { from } : {}), rxUs });
+      } else if (e.type === 'registers') {
+        reads.get(e.handle)?.resolve([...e.registers]);
+        reads.delete(e.handle);
+      } else if (e.type === 'failed' && reads.has(e.handle)) {
+        reads.get(e.handle)?.reject(new Error(e.reason));
+        reads.delete(e.handle);
       } else if (e.type === 'timeout' || e.type === 'exception') {
         const detail =
           e.type === 'timeout' ? `slave ${e.slave} did not answer` : `slave ${e.slave} exception ${e.code}`;
@@ -133,6 +140,13 @@ function modbusSimTransport(
         return;
       }
       apply(master.handle({ type: 'send', slave, frame, handle: ++handle }, runtime.nowUs()));
+    },
+    readRegisters(slave, fn, start, quantity) {
+      return new Promise<number[]>((resolve, reject) => {
+        const h = ++handle;
+        reads.set(h, { resolve, reject });
+        apply(master.handle({ type: 'read', slave, fn, start, quantity, handle: h }, runtime.nowUs()));
+      });
     },
     onFrame: (l) => frameListeners.push(l),
     onEvent: (l) => eventListeners.push(l),
