@@ -1,56 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  type BoardSpec,
-  buildBoard,
-  NS_PER_MS,
-  NS_PER_S,
-  Prng,
-  referenceBoard,
-  type SimBoard,
-} from '@mcubus/firmware-sim';
-import { Daemon, type DaemonLogger, Registry, simRuntime, simTransports } from '@mcubus/host';
+import { type BoardSpec, buildBoard, NS_PER_S, referenceBoard } from '@mcubus/firmware-sim';
 import { afterEach, describe, expect, it } from 'vitest';
+import { daemonOn, settle, stateDirs } from '../support/sim-daemon.js';
 
-const quiet: DaemonLogger = { info() {}, warn() {}, error() {}, debug() {} };
-const dirs: string[] = [];
+const dirs = stateDirs('mcubus-faults-');
 
 function run(spec: BoardSpec, seed: number) {
   const board = buildBoard(spec, seed);
-  const runtime = simRuntime(board.sim);
-  const dir = mkdtempSync(join(tmpdir(), 'mcubus-faults-'));
-  dirs.push(dir);
-  const registry = Registry.open(dir);
-  const rng = new Prng('daemon');
-  const daemon = new Daemon({
-    version: 'test',
-    transports: simTransports(board, runtime),
-    runtime,
-    registry,
-    log: quiet,
-    random: () => rng.float(),
-  });
-  return { board, daemon, registry };
+  return { board, ...daemonOn(board, dirs.make()) };
 }
 
-async function settle<T>(board: SimBoard, p: Promise<T>): Promise<T> {
-  let out: { v: T } | undefined;
-  p.then((v) => {
-    out = { v };
-  });
-  for (let i = 0; i < 2000 && !out; i++) {
-    board.sim.runFor(5 * NS_PER_MS);
-    await Promise.resolve();
-    await Promise.resolve();
-  }
-  if (!out) throw new Error('did not settle');
-  return out.v;
-}
-
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(dirs.cleanup);
 
 describe('mcubusd under faults', () => {
   it('garbage on the UART: counted and journaled, the frames after it still arrive', async () => {

@@ -1,24 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type BoardSpec,
   buildBoard,
   type FaultEvent,
-  NS_PER_MS,
   NS_PER_S,
-  Prng,
   referenceBoard,
   type SimBoard,
 } from '@mcubus/firmware-sim';
-import { Daemon, type DaemonLogger, Registry, simRuntime, simTransports } from '@mcubus/host';
+import type { Daemon } from '@mcubus/host';
 import { afterEach, describe, expect, it } from 'vitest';
+import { advance, daemonOn, stateDirs } from '../support/sim-daemon.js';
 
-const quiet: DaemonLogger = { info() {}, warn() {}, error() {}, debug() {} };
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const dirs = stateDirs('mcubus-health-');
+afterEach(dirs.cleanup);
 
 async function boardWithDaemon(
   faults: FaultEvent[],
@@ -27,32 +20,16 @@ async function boardWithDaemon(
   heartbeatPeriodMs?: number,
 ) {
   const board = buildBoard({ ...spec, faults }, seed);
-  const runtime = simRuntime(board.sim);
-  const dir = mkdtempSync(join(tmpdir(), 'mcubus-health-'));
-  dirs.push(dir);
-  const registry = Registry.open(dir);
-  const rng = new Prng('daemon');
-  const daemon = new Daemon({
-    version: 'test',
-    transports: simTransports(board, runtime),
-    runtime,
-    registry,
-    log: quiet,
-    random: () => rng.float(),
-    ...(heartbeatPeriodMs !== undefined ? { heartbeatPeriodMs } : {}),
-  });
+  const { daemon, registry } = daemonOn(
+    board,
+    dirs.make(),
+    heartbeatPeriodMs !== undefined ? { heartbeatPeriodMs } : {},
+  );
   await daemon.start();
   return { board, daemon, registry };
 }
 
-/** Runs virtual time in small steps so that promise continuations get their turns. */
-async function runFor(board: SimBoard, seconds: number): Promise<void> {
-  for (let t = 0; t < seconds * 1000; t += 20) {
-    board.sim.runFor(20 * NS_PER_MS);
-    await Promise.resolve();
-  }
-}
-
+const runFor = (board: SimBoard, seconds: number) => advance(board, seconds);
 const stateOf = (d: Daemon, address: number) => d.health().find((h) => h.address === address)?.state;
 const healthEvents = (d: Daemon) =>
   d

@@ -1,54 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildBoard, NS_PER_MS, NS_PER_S, Prng, referenceBoard, type SimBoard } from '@mcubus/firmware-sim';
-import { Daemon, type DaemonLogger, Registry, simRuntime, simTransports } from '@mcubus/host';
+import { buildBoard, NS_PER_S, referenceBoard } from '@mcubus/firmware-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const quiet: DaemonLogger = { info() {}, warn() {}, error() {}, debug() {} };
-
-function daemonOn(board: SimBoard, stateDir: string): { daemon: Daemon; registry: Registry } {
-  const runtime = simRuntime(board.sim);
-  const registry = Registry.open(stateDir);
-  const rng = new Prng('daemon');
-  const daemon = new Daemon({
-    version: 'test',
-    transports: simTransports(board, runtime),
-    runtime,
-    registry,
-    log: quiet,
-    random: () => rng.float(),
-  });
-  return { daemon, registry };
-}
-
-/** Advances virtual time until the promise settles (its continuations need real microtask turns). */
-async function settle<T>(board: SimBoard, p: Promise<T>, limitMs = 10_000): Promise<T> {
-  let done = false;
-  let value!: T;
-  p.then((v) => {
-    done = true;
-    value = v;
-  });
-  for (let t = 0; t < limitMs && !done; t += 5) {
-    board.sim.runFor(5 * NS_PER_MS);
-    await Promise.resolve();
-    await Promise.resolve();
-  }
-  if (!done) throw new Error(`not settled within ${limitMs} ms of virtual time`);
-  return value;
-}
+import { daemonOn, settle, stateDirs } from '../support/sim-daemon.js';
 
 describe('mcubusd on the simulated reference board (virtual time)', () => {
-  const dirs: string[] = [];
-  const stateDir = () => {
-    const d = mkdtempSync(join(tmpdir(), 'mcubus-e2e-'));
-    dirs.push(d);
-    return d;
-  };
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
+  const dirs = stateDirs('mcubus-e2e-');
+  const stateDir = dirs.make;
+  afterEach(dirs.cleanup);
 
   it('discovers all four MCUs, the two behind the gateway included, and pings through the gateway', async () => {
     const board = buildBoard(referenceBoard(), 1);

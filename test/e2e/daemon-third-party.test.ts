@@ -1,11 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBoard, NS_PER_MS, Prng, referenceBoard } from '@mcubus/firmware-sim';
-import { Daemon, type DaemonLogger, Registry, simRuntime, simTransports } from '@mcubus/host';
+import { buildBoard, NS_PER_MS, referenceBoard } from '@mcubus/firmware-sim';
 import { describe, expect, it } from 'vitest';
-
-const quiet: DaemonLogger = { info() {}, warn() {}, error() {}, debug() {} };
+import { daemonOn } from '../support/sim-daemon.js';
 
 describe('third-party Modbus device health from register reads', () => {
   it('is up while its registers are in range, degraded out of range, down when it stops answering', async () => {
@@ -22,17 +20,8 @@ describe('third-party Modbus device health from register reads', () => {
       },
       41,
     );
-    const runtime = simRuntime(board.sim);
     const dir = mkdtempSync(join(tmpdir(), 'mcubus-tp-'));
-    const registry = Registry.open(dir);
-    const rng = new Prng('daemon');
-    const daemon = new Daemon({
-      version: 'test',
-      transports: simTransports(board, runtime),
-      runtime,
-      registry,
-      log: quiet,
-      random: () => rng.float(),
+    const { daemon, registry } = daemonOn(board, dir, {
       registerProbes: [
         { bus: 'rs485', slave: 9, fn: 4, start: 0, quantity: 2, expect: { min: 200, max: 300 } },
       ],

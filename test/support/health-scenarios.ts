@@ -9,16 +9,8 @@ import {
   Prng,
   type SimBoard,
 } from '@mcubus/firmware-sim';
-import {
-  Daemon,
-  type DaemonLogger,
-  type FrameTransport,
-  Registry,
-  simRuntime,
-  simTransports,
-} from '@mcubus/host';
-
-const quiet: DaemonLogger = { info() {}, warn() {}, error() {}, debug() {} };
+import { type Daemon, type FrameTransport, simRuntime, simTransports } from '@mcubus/host';
+import { advance, daemonOn } from './sim-daemon.js';
 
 /** Eight devices: a gateway on the host's UART and seven CAN nodes behind it; heartbeats every second. */
 export function healthBoard(faults: FaultEvent[] = [], hostLinkLoss = 0.1): BoardSpec {
@@ -104,8 +96,6 @@ export async function daemonOnBoard(
   const board = buildBoard(spec, seed, { traceKeep: 0, storageFor: () => null });
   const runtime = simRuntime(board.sim);
   const dir = mkdtempSync(join(tmpdir(), 'mcubus-hb-'));
-  const registry = Registry.open(dir);
-  const rng = new Prng(`daemon:${seed}`);
   let transports = simTransports(board, runtime);
   if (opts.stallMs) {
     const stallRng = new Prng(`stalls:${seed}`);
@@ -113,14 +103,7 @@ export async function daemonOnBoard(
       withStalls(t, board, stallRng, opts.stallMs!, opts.stallEveryMs ?? 10_000),
     );
   }
-  const daemon = new Daemon({
-    version: 'bench',
-    transports,
-    runtime,
-    registry,
-    log: quiet,
-    random: () => rng.float(),
-  });
+  const { daemon, registry } = daemonOn(board, dir, { transports, runtime });
   await daemon.start();
   return {
     board,
@@ -134,9 +117,4 @@ export async function daemonOnBoard(
 }
 
 /** Advances virtual time in steps, letting promise continuations run in between. */
-export async function runSim(board: SimBoard, seconds: number, stepMs = 50): Promise<void> {
-  for (let t = 0; t < seconds * 1000; t += stepMs) {
-    board.sim.runFor(stepMs * 1e6);
-    await Promise.resolve();
-  }
-}
+export const runSim = advance;
