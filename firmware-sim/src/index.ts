@@ -19,6 +19,7 @@ export * from './links/can-format.js';
 export * from './links/can-timing.js';
 export * from './links/endpoints.js';
 export * from './links/faults.js';
+export * from './links/host-stamp-jitter.js';
 export * from './links/rtu-line.js';
 export type { RtuLineTiming, RtuViolationCounters } from './links/rtu-monitor.js';
 export type { LineCounters, LineEndpointCounters } from './links/uart-counters.js';

@@ -22,7 +22,15 @@ import { LinkCore, type LinkEvent, type LinkOutput, type RequestHandle } from '.
 import type { DeviceRecord } from '../registry/device-record.js';
 import type { Severity } from '../registry/journal.js';
 import type { Registry } from '../registry/registry.js';
-import type { FrameTransport, TransportEvent } from '../transports/transport.js';
+import type { TelemetryRecord } from '../registry/telemetry.js';
+import {
+  type DeviceTimeView,
+  type TimeEvent,
+  type TimeOutput,
+  TimeService,
+  type TimeServiceConfig,
+} from '../time/time-service.js';
+import type { FrameTransport, TransportEvent, TxStampListener } from '../transports/transport.js';
 import { HostRouter, type PinnedRoute } from './router.js';
 import type { Runtime } from './runtime.js';
 
@@ -53,6 +61,10 @@ export interface DaemonOptions {
   readonly heartbeatPeriodMs?: number;
   /** How often buffered last-seen times go to the registry. */
   readonly flushEveryMs?: number;
+  /** Host-side time sync (docs/time.md); false turns it off. */
+  readonly time?: TimeServiceConfig | false;
+  /** Telemetry older than this is pruned (default 24 h). */
+  readonly telemetryRetainMs?: number;
 }
 
 interface Waiter {
@@ -94,6 +106,10 @@ export class Daemon implements DaemonApi {
   readonly #thirdParty: RegisterHealth[] = [];
   #probeTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
+  readonly #time: TimeService | null;
+  #timeWake: { cancel(): void } | null = null;
+  /** Time-sync requests in flight: link handle → device and the t1 they carry. */
+  readonly #timeExchanges = new Map<RequestHandle, { device: number; t1: number }>();
   #handle = 0;
   #startedAtMs = 0;
   #running = false;
@@ -108,6 +124,7 @@ export class Daemon implements DaemonApi {
       .filter((t) => t.kind === 'uart' || t.kind === 'sim')
       .map((t) => t.name);
     this.#router = new HostRouter(options.routes ?? [], pointToPoint);
+    this.#time = options.time === false ? null : new TimeService(options.time ?? {});
     for (const r of options.registry.list()) this.#remember(r);
     for (const t of options.transports) {
       this.#transports.set(t.name, t);
@@ -203,6 +220,7 @@ export class Daemon implements DaemonApi {
     this.#healthWake?.cancel();
     this.#silenceTimer?.cancel();
     this.#probeTimer?.cancel();
+    this.#timeWake?.cancel();
     await Promise.all([...this.#transports.values()].map((t) => t.stop().catch(() => undefined)));
     this.#journal('daemon.stop', 'info', 'mcubusd stopped');
     this.#o.registry.flush();
@@ -251,7 +269,7 @@ export class Daemon implements DaemonApi {
         }
         continue;
       }
-      transport.send(f.bytes, route.nextHop, f.priority);
+      transport.send(f.bytes, route.nextHop, f.priority, this.#txStampListener(f.handle));
     }
     for (const e of out.emit) this.#onLinkEvent(e);
     this.#wake?.cancel();
@@ -272,7 +290,8 @@ export class Daemon implements DaemonApi {
       case 'error_answer':
       case 'cancelled':
         if (e.type === 'answer' && e.message.type === 'hello')
-          this.#onHello(e.header.src, e.message.body, e.bus);
+          this.#onHello(e.header.src, e.message.body, e.bus, false);
+        if (this.#timeExchanges.has(e.handle)) this.#onTimeExchangeDone(e);
         this.#healthOfRequest(e);
         this.#settle(e.handle, e);
         return;
@@ -321,8 +340,9 @@ export class Daemon implements DaemonApi {
         this.#o.runtime.nowUs(),
       ),
     );
+    if (this.#onTimeMessage(src, message)) return;
     if (message.type === 'hello') {
-      this.#onHello(src, message.body, bus);
+      this.#onHello(src, message.body, bus, true);
       // A device that (re)booted uses its own heartbeat period again: negotiate ours.
       const wanted = this.#o.heartbeatPeriodMs;
       if (wanted !== undefined && message.body.heartbeatPeriodMs !== wanted) this.#identify(src);
@@ -353,7 +373,13 @@ export class Daemon implements DaemonApi {
     });
   }
 
-  #onHello(src: number, hello: Extract<Message, { type: 'hello' }>['body'], bus: string): void {
+  #onHello(
+    src: number,
+    hello: Extract<Message, { type: 'hello' }>['body'],
+    bus: string,
+    /** An unsolicited HELLO: the device just booted. */
+    booted: boolean,
+  ): void {
     // Synchronously: a route change noticed right after this HELLO must be able to ask again.
     this.#identifying.delete(src);
     const route = this.#router.lookup(src);
@@ -364,6 +390,18 @@ export class Daemon implements DaemonApi {
       atMs: this.#o.runtime.nowMs(),
     });
     this.#remember(result.record);
+    this.#timeApply(
+      this.#time?.handle(
+        {
+          type: 'device',
+          device: src,
+          counterBits: hello.clock?.counterBits ?? 64,
+          via: route?.via ?? null,
+          rebooted: booted,
+        },
+        this.#o.runtime.nowUs(),
+      ),
+    );
     const name = hello.name ? ` (${hello.name})` : '';
     const where = route?.via ? `via 0x${hex(route.via)} on ${route.bus}` : `on ${route?.bus ?? bus}`;
     if (result.isNew) {
@@ -519,6 +557,7 @@ export class Daemon implements DaemonApi {
     this.#flushTimer = this.#o.runtime.at(this.#o.runtime.nowUs() + every, () => {
       if (!this.#running) return;
       this.#o.registry.flush();
+      this.#o.registry.pruneTelemetry(this.#o.runtime.nowMs() - (this.#o.telemetryRetainMs ?? 86_400_000));
       this.#scheduleFlush();
     });
   }
@@ -618,6 +657,7 @@ export class Daemon implements DaemonApi {
         return;
       }
       case 'reset':
+        this.#timeApply(this.#time?.handle({ type: 'rebooted', device: e.device }, this.#o.runtime.nowUs()));
         this.#journal(
           'health.reset',
           'warning',
@@ -724,6 +764,187 @@ export class Daemon implements DaemonApi {
       .filter((e) => e.kind.startsWith('health.'))
       .slice(0, limit);
     return { health: toHealthView(d, this.#names.get(address), this.#o.runtime), history };
+  }
+
+  // ── time ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** The transport's send stamp of a time-sync request is its t1. */
+  #txStampListener(handle: RequestHandle | undefined): TxStampListener | undefined {
+    const x = handle === undefined ? undefined : this.#timeExchanges.get(handle);
+    if (!x || !this.#time) return undefined;
+    return (txUs) =>
+      this.#timeApply(
+        this.#time?.handle({ type: 'sent', device: x.device, t1: x.t1, txUs }, this.#o.runtime.nowUs()),
+      );
+  }
+
+  #onTimeExchangeDone(e: LinkEvent & { handle: RequestHandle }): void {
+    const x = this.#timeExchanges.get(e.handle);
+    this.#timeExchanges.delete(e.handle);
+    if (!x || !this.#time) return;
+    const now = this.#o.runtime.nowUs();
+    if (e.type === 'answer' && e.message.type === 'time_sync_resp') {
+      this.#timeApply(
+        this.#time.handle({ type: 'answer', device: x.device, body: e.message.body, rxUs: e.rxUs }, now),
+      );
+    } else {
+      this.#timeApply(this.#time.handle({ type: 'failed', device: x.device, t1: x.t1 }, now));
+    }
+  }
+
+  /** Time follow-ups and maps, and timestamped telemetry and logs. True when the message was one. */
+  #onTimeMessage(
+    src: number,
+    message: LinkEvent & { type: 'unsolicited' } extends { message: infer M } ? M : never,
+  ): boolean {
+    const now = this.#o.runtime.nowUs();
+    switch (message.type) {
+      case 'time_sync_followup':
+        this.#timeApply(this.#time?.handle({ type: 'followup', device: src, body: message.body }, now));
+        return true;
+      case 'time_map':
+        this.#timeApply(this.#time?.handle({ type: 'time_map', gateway: src, body: message.body }, now));
+        return true;
+      case 'telemetry': {
+        const receivedMs = this.#o.runtime.nowMs();
+        const rows = message.body.samples.map((s) => {
+          const at = this.#alignedWallUs(src, s.deviceTime);
+          return {
+            device: src,
+            channel: s.channel,
+            epoch: at?.epoch ?? this.#time?.epochOf(src) ?? 0,
+            deviceUs: s.deviceTime,
+            hostUs: at ? at.wallUs : null,
+            boundUs: at ? at.boundUs : null,
+            value: s.value,
+            receivedMs,
+          };
+        });
+        this.#o.registry.appendTelemetry(rows);
+        return false;
+      }
+      case 'log': {
+        const at = this.#alignedWallUs(src, message.body.deviceTime);
+        const severity: Severity =
+          message.body.level >= 3
+            ? 'error'
+            : message.body.level === 2
+              ? 'warning'
+              : message.body.level === 1
+                ? 'info'
+                : 'debug';
+        this.#journal('device.log', severity, `0x${hex(src)}: ${message.body.text}`, {
+          device: src,
+          data: {
+            deviceTime: message.body.deviceTime,
+            ...(message.body.module ? { module: message.body.module } : {}),
+            ...(at ? { alignedMs: at.wallUs / 1000, boundUs: Math.round(at.boundUs) } : {}),
+          },
+        });
+        return false;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** A device timestamp on the host's wall-clock timeline (µs since the Unix epoch), if known. */
+  #alignedWallUs(
+    device: number,
+    rawDeviceUs: number,
+  ): { wallUs: number; boundUs: number; epoch: number } | null {
+    const now = this.#o.runtime.nowUs();
+    const r = this.#time?.hostOf(device, rawDeviceUs, now);
+    if (!r) return null;
+    return { wallUs: this.#o.runtime.nowMs() * 1000 - (now - r.hostUs), boundUs: r.boundUs, epoch: r.epoch };
+  }
+
+  #timeApply(out: TimeOutput | undefined): void {
+    if (!out || !this.#time) return;
+    for (const x of out.exchanges) {
+      if (!this.#router.lookup(x.device)) {
+        this.#time.handle({ type: 'failed', device: x.device, t1: x.t1 }, this.#o.runtime.nowUs());
+        continue;
+      }
+      const handle = ++this.#handle;
+      this.#timeExchanges.set(handle, x);
+      this.#apply(
+        this.#link.handle(
+          {
+            type: 'request',
+            handle,
+            dst: x.device,
+            message: { type: 'time_sync_req', body: { t1: x.t1 } },
+            // A repeated exchange is worth nothing: its delay is unknown. The next one comes anyway.
+            maxAttempts: 1,
+            timeoutMs: 1000,
+            priority: 0,
+          },
+          this.#o.runtime.nowUs(),
+        ),
+      );
+    }
+    for (const e of out.events) this.#journalTime(e);
+    this.#timeWake?.cancel();
+    if (out.wakeAt === undefined || !this.#running) {
+      this.#timeWake = null;
+      return;
+    }
+    const wakeAt = out.wakeAt;
+    this.#timeWake = this.#o.runtime.at(wakeAt, () =>
+      this.#timeApply(this.#time?.handle({ type: 'tick' }, Math.max(this.#o.runtime.nowUs(), wakeAt))),
+    );
+  }
+
+  #journalTime(e: TimeEvent): void {
+    const who = `0x${hex(e.device)}${this.#names.get(e.device) ? ` (${this.#names.get(e.device)})` : ''}`;
+    switch (e.kind) {
+      case 'jump':
+        this.#journal('time.jump', 'warning', `${who}: clock jumped by ${e.deltaUs} µs; re-synchronising`, {
+          device: e.device,
+          data: { deltaUs: e.deltaUs },
+        });
+        return;
+      case 'epoch':
+        this.#journal('time.epoch', 'info', `${who}: new clock epoch ${e.epoch} (${e.reason})`, {
+          device: e.device,
+          data: { epoch: e.epoch, reason: e.reason },
+        });
+        return;
+      case 'synced':
+        this.#journal(
+          'time.synced',
+          'info',
+          `${who}: clock aligned ${e.method.replace(/_/g, ' ')}, bound ±${e.boundUs} µs`,
+          {
+            device: e.device,
+            data: { boundUs: e.boundUs, method: e.method },
+          },
+        );
+        return;
+    }
+  }
+
+  /** Every device's clock mapping. */
+  time(): DeviceTimeView[] {
+    return this.#time?.snapshot(this.#o.runtime.nowUs()) ?? [];
+  }
+
+  /** The time service itself (benchmarks compare its estimates with the simulator's true clocks). */
+  get timeService(): TimeService | null {
+    return this.#time;
+  }
+
+  /** Stored telemetry, newest first (or after sinceId, oldest first). */
+  telemetry(query: {
+    device?: number;
+    channel?: number;
+    sinceId?: number;
+    fromUs?: number;
+    toUs?: number;
+    limit?: number;
+  }): TelemetryRecord[] {
+    return this.#o.registry.queryTelemetry(query);
   }
 
   // ── control API ──────────────────────────────────────────────────────────────────────────────

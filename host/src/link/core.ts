@@ -99,6 +99,8 @@ export type LinkEvent =
       readonly rttUs: number;
       readonly attempts: number;
       readonly bus: string;
+      /** Host clock (µs) when the answer started arriving (the transport's stamp). */
+      readonly rxUs: number;
     }
   | {
       readonly type: 'timeout';
@@ -458,6 +460,7 @@ export class LinkCore {
           rttUs,
           attempts: p.attempts,
           bus,
+          rxUs,
         });
       }
       return;

@@ -47,6 +47,24 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       CREATE INDEX events_device ON events (device, id);
     `);
   },
+  // v3: telemetry with the device's raw timestamp and its place on the host timeline.
+  (db) => {
+    db.exec(`
+      CREATE TABLE telemetry (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        device INTEGER NOT NULL,
+        channel INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        device_us INTEGER NOT NULL,
+        host_us INTEGER,
+        bound_us REAL,
+        value REAL NOT NULL,
+        received_ms INTEGER NOT NULL
+      );
+      CREATE INDEX telemetry_device ON telemetry (device, channel, id);
+      CREATE INDEX telemetry_received ON telemetry (received_ms);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,6 +6,12 @@ import { DeviceStore, type UpsertOptions } from './devices.js';
 import { RegistryError, toRegistryError } from './errors.js';
 import { Journal, type JournalEntry, type JournalEntryInput, type JournalQuery } from './journal.js';
 import { migrate } from './migrations.js';
+import {
+  type TelemetryInput,
+  type TelemetryQuery,
+  type TelemetryRecord,
+  TelemetryStore,
+} from './telemetry.js';
 
 export const DB_FILE_NAME = 'mcubus.db';
 
@@ -30,6 +36,7 @@ export class Registry {
     private readonly devices: DeviceStore,
     private readonly journal: Journal,
     private readonly flushIntervalMs: number,
+    private readonly telemetry: TelemetryStore,
   ) {}
 
   /** Opens (creating if needed) the database and brings its schema up to date. */
@@ -59,7 +66,14 @@ export class Registry {
       // An empty write transaction: in WAL mode reads never block, so without it a second daemon on
       // the same file, or a read-only file, would only fail at its first write, far from startup.
       db.transaction(() => {}).immediate();
-      return new Registry(db, path, new DeviceStore(db), new Journal(db), options.flushIntervalMs ?? 5000);
+      return new Registry(
+        db,
+        path,
+        new DeviceStore(db),
+        new Journal(db),
+        options.flushIntervalMs ?? 5000,
+        new TelemetryStore(db),
+      );
     } catch (err) {
       db?.close();
       throw toRegistryError(err, path, 'opening the registry');
@@ -118,6 +132,19 @@ export class Registry {
 
   prune(opts: { readonly olderThanMs: number }): number {
     return this.guard('pruning the journal', () => this.journal.prune(opts));
+  }
+
+  appendTelemetry(rows: readonly TelemetryInput[]): void {
+    for (const r of rows) checkAddress(r.device, this.path);
+    this.guard('storing telemetry', () => this.telemetry.append(rows));
+  }
+
+  queryTelemetry(q: TelemetryQuery = {}): TelemetryRecord[] {
+    return this.guard('querying telemetry', () => this.telemetry.query(q));
+  }
+
+  pruneTelemetry(olderThanMs: number): number {
+    return this.guard('pruning telemetry', () => this.telemetry.prune(olderThanMs));
   }
 
   /** Flushes pending last-seen times and closes the file; later calls fail with code "closed". */

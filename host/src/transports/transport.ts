@@ -24,7 +24,7 @@ export interface FrameTransport {
    * Sends one frame to the node at the other end of this hop (`nextHop`: the CAN target address; the
    * Modbus device's mcubus address; ignored on a point-to-point UART).
    */
-  send(frame: Uint8Array, nextHop: number, priority: 0 | 1 | 2 | 3): void;
+  send(frame: Uint8Array, nextHop: number, priority: 0 | 1 | 2 | 3, onStarted?: TxStampListener): void;
   /**
    * A whole frame arrived. `from` is the link-level sender when the bus knows it (CAN source address,
    * the polled Modbus device's mcubus address), else undefined. `rxUs` is the host clock (µs) when the
@@ -36,6 +36,13 @@ export interface FrameTransport {
   /** Counters by cause (bytes, frames, bad frames by cause, reopen attempts, …). */
   counters(): Record<string, number>;
 }
+
+/**
+ * Told the host clock (µs) at which the frame starts on the wire, as well as the adapter can tell —
+ * never later than the real start (a stamp that is early only widens a time-sync interval; one that
+ * is late would bias it). Called once, when known (the time-sync exchange's t1).
+ */
+export type TxStampListener = (txUs: number) => void;
 
 export type TransportEvent =
   | { readonly kind: 'open'; readonly detail: string }

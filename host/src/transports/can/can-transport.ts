@@ -9,7 +9,7 @@ import {
   MAX_FRAME_SIZE,
   PF_FUNCTIONAL,
 } from '@mcubus/protocol';
-import type { FrameTransport, TransportEvent } from '../transport.js';
+import type { FrameTransport, TransportEvent, TxStampListener } from '../transport.js';
 import { nowUs } from '../uart/serial-line.js';
 import { WakeTimer } from '../wake-timer.js';
 import type { CanMedia } from './can-media.js';
@@ -107,7 +107,7 @@ export class CanTransport implements FrameTransport {
     await this.media.stop();
   }
 
-  send(frame: Uint8Array, nextHop: number, priority: 0 | 1 | 2 | 3): void {
+  send(frame: Uint8Array, nextHop: number, priority: 0 | 1 | 2 | 3, onStarted?: TxStampListener): void {
     if (frame.length === 0 || frame.length > this.mtu) {
       this.#bad('bad_send_length', `frame of ${frame.length} bytes not sent (1–${this.mtu})`);
       return;
@@ -122,6 +122,8 @@ export class CanTransport implements FrameTransport {
       return;
     }
     this.#counters.add('tx_frames');
+    // Arbitration and queued frames can only delay the real start past this stamp.
+    onStarted?.(nowUs());
     this.#drive(
       { type: 'transmit', handle: this.#nextHandle++, to: nextHop, payload: frame, priority },
       nowUs(),

@@ -1,5 +1,5 @@
 import { CauseCounters, modbus } from '@mcubus/protocol';
-import type { FrameTransport, TransportEvent } from '../transport.js';
+import type { FrameTransport, TransportEvent, TxStampListener } from '../transport.js';
 import { nowUs, type ReopenPolicy, SerialLine } from '../uart/serial-line.js';
 import { WakeTimer } from '../wake-timer.js';
 import { type MasterInput, ModbusTunnelMaster } from './master-core.js';
@@ -107,7 +107,7 @@ export class ModbusTransport implements FrameTransport {
     return this.#line.stop();
   }
 
-  send(frame: Uint8Array, nextHop: number, _priority: 0 | 1 | 2 | 3): void {
+  send(frame: Uint8Array, nextHop: number, _priority: 0 | 1 | 2 | 3, onStarted?: TxStampListener): void {
     const device = this.#byAddress.get(nextHop);
     if (!device) {
       this.#bad('unknown_device', `no Modbus device with mcubus address ${nextHop} on ${this.name}`);
@@ -125,6 +125,8 @@ export class ModbusTransport implements FrameTransport {
       return;
     }
     this.#counters.add('tx_frames');
+    // The tunnel sends it when the slave's turn comes: later than now, never earlier.
+    onStarted?.(nowUs());
     this.#drive({ type: 'send', slave: device.slave, frame, handle: this.#nextHandle++ }, nowUs());
   }
 

@@ -1,8 +1,40 @@
-import { CanCarriage, type Carriage, type SimBoard, UartCarriage } from '@mcubus/firmware-sim';
+import {
+  CanCarriage,
+  type Carriage,
+  HOST_STAMP_PROFILES,
+  type HostStampProfile,
+  type SimBoard,
+  StampJitter,
+  UartCarriage,
+} from '@mcubus/firmware-sim';
 import { modbus } from '@mcubus/protocol';
 import type { Runtime } from '../../daemon/runtime.js';
 import { ModbusTunnelMaster } from '../modbus/master-core.js';
 import type { FrameTransport, TransportEvent } from '../transport.js';
+
+export interface SimTransportOptions {
+  /**
+   * How late the host learns of a frame's arrival and how early it stamps its own frames, per bus
+   * (default: exact). The time benchmarks use HOST_STAMP_PROFILES.serial / .kernelTimestamp.
+   */
+  readonly stamps?: Readonly<Record<string, HostStampProfile>>;
+}
+
+/** Host stamp jitter of one bus, drawn from its own PRNG stream. */
+interface BusStamps {
+  rx(trueNs: number): number;
+  tx(trueNs: number): number;
+}
+
+function busStamps(board: SimBoard, bus: string, profile: HostStampProfile | undefined): BusStamps {
+  const p = profile ?? HOST_STAMP_PROFILES.exact;
+  const rx = new StampJitter(p.rx, board.sim.rng(`host-stamps-rx:${bus}`));
+  const tx = new StampJitter(p.tx, board.sim.rng(`host-stamps-tx:${bus}`));
+  return {
+    rx: (ns) => ns / 1000 + rx.delayUs(ns),
+    tx: (ns) => ns / 1000 - tx.delayUs(ns),
+  };
+}
 
 /**
  * The daemon's buses bound to an in-process simulated board: the board's host-facing UART, CAN and
@@ -14,24 +46,32 @@ export function simTransports(
   runtime: Runtime,
   /** Which board buses to bind, and the daemon's name for each (default: all, under their own names). */
   names: ReadonlyMap<string, string> = new Map([...board.hostPorts.keys()].map((k) => [k, k])),
+  options: SimTransportOptions = {},
 ): FrameTransport[] {
   const out: FrameTransport[] = [];
   for (const [simBus, name] of names) {
     const port = board.hostPorts.get(simBus);
     if (!port) throw new Error(`the simulated board has no host port on bus "${simBus}"`);
+    const stamps = busStamps(board, simBus, options.stamps?.[simBus]);
     if (port.kind === 'uart') {
-      out.push(carriageTransport(name, 'uart', new UartCarriage(port.bus, board.sim, port.endpoint)));
+      const carriage = new UartCarriage(port.bus, board.sim, port.endpoint);
+      out.push(carriageTransport(name, 'uart', carriage, stamps));
     } else if (port.kind === 'can') {
       const carriage = new CanCarriage(port.bus, board.sim, port.port, { address: 0, fd: port.fd });
-      out.push(carriageTransport(name, 'can', carriage));
+      out.push(carriageTransport(name, 'can', carriage, stamps));
     } else {
-      out.push(modbusSimTransport(board, port, runtime, name));
+      out.push(modbusSimTransport(board, port, runtime, name, stamps));
     }
   }
   return out;
 }
 
-function carriageTransport(name: string, kind: 'uart' | 'can', carriage: Carriage): FrameTransport {
+function carriageTransport(
+  name: string,
+  kind: 'uart' | 'can',
+  carriage: Carriage,
+  stamps: BusStamps,
+): FrameTransport {
   const frameListeners: ((f: Uint8Array, info: { from?: number; rxUs: number }) => void)[] = [];
   const eventListeners: ((e: TransportEvent) => void)[] = [];
   let started = false;
@@ -40,7 +80,8 @@ function carriageTransport(name: string, kind: 'uart' | 'can', carriage: Carriag
   });
   carriage.onFrame((frame, stamp) => {
     if (!started) return;
-    for (const l of frameListeners) l(frame, { rxUs: stamp.startNs / 1000 });
+    const rxUs = stamps.rx(stamp.startNs);
+    for (const l of frameListeners) l(frame, { rxUs });
   });
   return {
     name,
@@ -54,8 +95,14 @@ function carriageTransport(name: string, kind: 'uart' | 'can', carriage: Carriag
       started = false;
       for (const l of eventListeners) l({ kind: 'closed', detail: `simulated ${kind} ${name}` });
     },
-    send(frame, nextHop, priority) {
-      if (started) carriage.send({ priority, nextHop, build: () => frame });
+    send(frame, nextHop, priority, onStarted) {
+      if (!started) return;
+      carriage.send({
+        priority,
+        nextHop,
+        build: () => frame,
+        ...(onStarted ? { started: (ns: number) => onStarted(stamps.tx(ns)) } : {}),
+      });
     },
     onFrame: (l) => frameListeners.push(l),
     onEvent: (l) => eventListeners.push(l),
@@ -68,6 +115,7 @@ function modbusSimTransport(
   port: Extract<SimBoard['hostPorts'] extends Map<string, infer P> ? P : never, { kind: 'modbus' }>,
   runtime: Runtime,
   name: string,
+  stamps: BusStamps,
 ): FrameTransport {
   const timing = modbus.rtuTiming(port.baud, {
     parity: port.line.format.parity,
@@ -94,7 +142,7 @@ function modbusSimTransport(
     for (const e of out.emit) {
       if (e.type === 'frame') {
         // The ADU adds 5 bytes (address, function, count, CRC) in front of and after the frame.
-        const rxUs = runtime.nowUs() - ((e.frame.length + 5) * port.endpoint.byteTimeNs) / 1000;
+        const rxUs = stamps.rx(runtime.nowUs() * 1000 - (e.frame.length + 5) * port.endpoint.byteTimeNs);
         const from = addressOfSlave.get(e.slave);
         for (const l of frameListeners) l(e.frame, { ...(from !== undefined ? { from } : {}), rxUs });
       } else if (e.type === 'registers') {
@@ -132,7 +180,9 @@ function modbusSimTransport(
       started = false;
       wake?.cancel();
     },
-    send(frame, nextHop) {
+    send(frame, nextHop, _priority, onStarted) {
+      // The tunnel sends it at the slave's turn: later than now, never earlier.
+      onStarted?.(runtime.nowUs());
       const slave = board.modbusAddressOf.get(nextHop);
       if (slave === undefined) {
         for (const l of eventListeners)

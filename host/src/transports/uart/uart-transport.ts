@@ -1,5 +1,5 @@
 import { CauseCounters, CobsStreamDecoder, encodeStreamFrame, MAX_FRAME_SIZE } from '@mcubus/protocol';
-import type { FrameTransport, TransportEvent } from '../transport.js';
+import type { FrameTransport, TransportEvent, TxStampListener } from '../transport.js';
 import { charTimeUs, nowUs, type ReopenPolicy, SerialLine, type SerialSettings } from './serial-line.js';
 
 export interface UartTransportOptions extends ReopenPolicy {
@@ -76,7 +76,7 @@ export class UartTransport implements FrameTransport {
     return this.#line.stop();
   }
 
-  send(frame: Uint8Array, _nextHop: number, _priority: 0 | 1 | 2 | 3): void {
+  send(frame: Uint8Array, _nextHop: number, _priority: 0 | 1 | 2 | 3, onStarted?: TxStampListener): void {
     if (frame.length === 0 || frame.length > this.mtu) {
       this.#bad('bad_send_length', `frame of ${frame.length} bytes not sent (1–${this.mtu})`);
       return;
@@ -90,6 +90,8 @@ export class UartTransport implements FrameTransport {
       return;
     }
     this.#counters.add('tx_frames');
+    // The frame's first byte follows what is still in flight and the leading delimiter.
+    onStarted?.(Math.max(now, this.#txEndUs) + (idle ? this.#charUs : 0));
     this.#txEndUs = Math.max(now, this.#txEndUs) + bytes.length * this.#charUs;
   }
 
