@@ -223,6 +223,43 @@ describe('routes', () => {
   });
 });
 
+describe('time and telemetry routes', () => {
+  it('GET /v1/time lists every device clock; /v1/time/:address one of them', async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/time');
+    expect(r.status).toBe(200);
+    const list = r.json as { address: number; method: string; boundUs: number }[];
+    expect(list.map((t) => [t.address, t.method])).toEqual([
+      [0x10, 'direct'],
+      [0x21, 'via_gateway'],
+    ]);
+    const one = await call({ socketPath }, 'GET', '/v1/time/0x21');
+    expect(one.json).toMatchObject({ address: 0x21, gateway: 0x10, boundUs: 31.9 });
+    const missing = await call({ socketPath }, 'GET', '/v1/time/0x55');
+    expect(missing.status).toBe(404);
+    expect((missing.json as { error: { code: string } }).error.code).toBe('unknown_device');
+  });
+
+  it('GET /v1/telemetry passes its filters through, validated', async () => {
+    const r = await call({ socketPath }, 'GET', '/v1/telemetry?device=0x21&channel=1&limit=2&from=5&to=9');
+    expect(r.status).toBe(200);
+    expect(api.calls.at(-1)).toEqual({
+      method: 'telemetry',
+      args: [{ device: 0x21, channel: 1, limit: 2, fromUs: 5, toUs: 9 }],
+    });
+    const rows = r.json as { device: number; id: number }[];
+    expect(rows.map((x) => [x.device, x.id])).toEqual([
+      [0x21, 6],
+      [0x21, 4],
+    ]);
+    for (const q of ['channel=70000', 'limit=0', 'since=-1', 'device=zz', 'from=1.5']) {
+      const bad = await call({ socketPath }, 'GET', `/v1/telemetry?${q}`);
+      expect(bad.status, q).toBe(400);
+    }
+    const post = await call({ socketPath }, 'POST', '/v1/telemetry');
+    expect(post.status).toBe(405);
+  });
+});
+
 describe('health routes', () => {
   it("GET /v1/health lists every device's health", async () => {
     const r = await call({ socketPath }, 'GET', '/v1/health');

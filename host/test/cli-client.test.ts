@@ -171,6 +171,56 @@ describe('mcubus events', () => {
   });
 });
 
+describe('mcubus time / telemetry', () => {
+  it('time prints one line per device clock', async () => {
+    const r = await cli(['time', '--socket', socketPath]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^ADDRESS\s+NAME\s+TIMED\s+SYNCED\s+OFFSET\s+SKEW\s+BOUND\s+SAMPLES\s+EXCHANGE\s+EPOCH$/,
+    );
+    expect(lines[1]).toMatch(
+      /^0x10\s+gateway\s+direct\s+yes\s+1234567 µs\s+41\.970 ppm\s+±23\.4 µs\s+32\/1200\s+250 ms\s+1$/,
+    );
+    expect(lines[2]).toMatch(
+      /^0x21\s+motor-left\s+via 0x10\s+yes\s+-5000123 µs\s+-87\.200 ppm\s+±31\.9 µs\s+8\s+map 1\.2 s old\s+2$/,
+    );
+    const one = await cli(['time', '0x21', '--json', '--socket', socketPath]);
+    expect(JSON.parse(one.stdout)).toMatchObject({ address: 0x21, epoch: 2 });
+    const none = await cli(['time', '0x55', '--socket', socketPath]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no clock known for 0x55');
+  });
+
+  it('telemetry --aligned merges devices on the host timeline, with bounds', async () => {
+    const raw = await cli(['telemetry', '--socket', socketPath]);
+    expect(raw.code).toBe(0);
+    const rawLines = raw.stdout.trimEnd().split('\n');
+    expect(rawLines[0]).toMatch(/^DEVICE\s+CHANNEL\s+EPOCH\s+DEVICE TIME \(µs\)\s+RECEIVED\s+VALUE$/);
+    expect(rawLines[1]).toMatch(/^0x10\s+1\s+1\s+7000000\s/);
+    const r = await cli(['telemetry', '--aligned', '--socket', socketPath]);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^HOST TIME \(ALIGNED\)\s+BOUND\s+DEVICE\s+CHANNEL\s+VALUE\s+DEVICE TIME \(µs\)$/,
+    );
+    const base = NOW - 10_000;
+    // Columns: time, bound ("±25.0 µs" splits in two), device.
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 4))).toEqual(
+      [0, 1, 2, 3, 4, 5].map((i) => [
+        new Date(base + i * 50).toISOString().replace('Z', '000Z'),
+        '±25.0',
+        'µs',
+        i % 2 === 0 ? '0x10' : '0x21',
+      ]),
+    );
+    await cli(['telemetry', '--device', '0x21', '--channel', '1', '--limit', '3', '--socket', socketPath]);
+    expect(api.calls.at(-1)).toEqual({ method: 'telemetry', args: [{ device: 0x21, channel: 1, limit: 3 }] });
+    const bad = await cli(['telemetry', '--channel', 'x', '--socket', socketPath]);
+    expect(bad.code).toBe(2);
+  });
+});
+
 describe('mcubus health', () => {
   it("prints a table of every device's health", async () => {
     const r = await cli(['health', '--socket', socketPath]);
@@ -346,7 +396,17 @@ describe('--help', () => {
     expect(g.stdout).toMatch(/mcubus status/);
     expect(g.stdout).toMatch(/mcubus health \[ADDR\] \[--watch \[--interval MS\]\]/);
     expect(g.stdout).toMatch(/--socket PATH/);
-    for (const c of ['status', 'devices', 'events', 'health', 'ping', 'send', 'decode']) {
+    for (const c of [
+      'status',
+      'devices',
+      'events',
+      'health',
+      'time',
+      'telemetry',
+      'ping',
+      'send',
+      'decode',
+    ]) {
       const r = await cli([c, '--help']);
       expect(r.code, c).toBe(0);
       expect(r.stdout).toContain(`Usage: mcubus ${c}`);

@@ -12,6 +12,11 @@ export interface DeviceClockConfig {
   readonly resolutionNs?: number;
   /** Counter width: readings wrap at 2^bits µs. */
   readonly counterBits?: number;
+  /**
+   * The counter restarts from 0 at every power-on and reset (a timer started by firmware), instead
+   * of running on through them (an RTC). Real MCUs mostly do this; default false.
+   */
+  readonly restartsAtPowerOn?: boolean;
 }
 
 /** Length of a drift segment: the rate is constant inside one and random-walks between them. */
@@ -26,6 +31,7 @@ const SEGMENT_NS = 10 * NS_PER_S;
 export class DeviceClock {
   readonly resolutionNs: number;
   readonly counterBits: number;
+  readonly restartsAtPowerOn: boolean;
   readonly #rng: Prng;
   readonly #stepPpm: number;
   /** Device time (ns, unwrapped, before truncation) at the start of the current segment. */
@@ -43,6 +49,7 @@ export class DeviceClock {
     this.#rng = rng;
     this.resolutionNs = config.resolutionNs ?? 1000;
     this.counterBits = config.counterBits ?? 32;
+    this.restartsAtPowerOn = config.restartsAtPowerOn ?? false;
     this.#segStartDeviceNs = (config.offsetUs ?? 0) * 1000;
     this.#ratePpm = config.skewPpm ?? 0;
     // σ per segment so that the variance over an hour matches the configured σ per √hour.
@@ -89,6 +96,11 @@ export class DeviceClock {
   ratePpmAt(t: SimTime): number {
     this.deviceNsAt(t);
     return this.#ratePpm;
+  }
+
+  /** The counter reads 0 at true time `t` (firmware starting its timer after a reset). */
+  restart(t: SimTime): void {
+    this.#jumpNs -= this.deviceNsAt(t);
   }
 
   /** Fault: the counter jumps by `deltaUs` (a bad RTC write, a firmware bug). */

@@ -165,6 +165,7 @@ export class Mcu {
     this.#epoch++;
     this.#resetReason = reason;
     this.#state = 'booting';
+    if (this.clock.restartsAtPowerOn) this.clock.restart(this.sim.now);
     for (const p of this.#ports.values()) p.setPowered(true);
     this.#boot = this.storage?.powerOn({ stayInBootloader: this.#stayInBootloader }) ?? defaultBoot();
     this.#stayInBootloader = false;

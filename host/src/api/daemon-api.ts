@@ -74,6 +74,60 @@ export interface HealthView {
   readonly lastRttMs?: number;
 }
 
+/** One device's clock against the host's (docs/time.md). */
+export interface TimeView {
+  readonly address: number;
+  readonly name?: string;
+  /** Counter epoch: a new one after each reboot or detected clock change. */
+  readonly epoch: number;
+  /** direct | via_gateway | direct_through_gateway */
+  readonly method: string;
+  /** The bound is under 1 ms and the rate is known. */
+  readonly synced: boolean;
+  /** device − host (µs) now. */
+  readonly offsetUs?: number;
+  /** Rate of the device clock relative to the host's, ppm (+ = device runs fast). */
+  readonly skewPpm?: number;
+  /** Error bound (µs) of a device timestamp placed on the host timeline now. */
+  readonly boundUs?: number;
+  /** Points the skew fit used / exchanges in the window (direct), or the gateway's sample count. */
+  readonly samplesUsed?: number;
+  readonly samplesInWindow?: number;
+  readonly exchangePeriodMs?: number;
+  readonly rttMinUs?: number;
+  readonly gateway?: number;
+  readonly mapAgeMs?: number;
+  readonly counters: Record<string, number>;
+}
+
+/** A stored telemetry sample: the device's raw timestamp and its place on the host timeline. */
+export interface TelemetryView {
+  readonly id: number;
+  readonly device: number;
+  readonly channel: number;
+  readonly epoch: number;
+  /** Raw device counter (µs) as the device sent it. */
+  readonly deviceUs: number;
+  readonly value: number;
+  /** Host wall-clock time the frame arrived (ms since the Unix epoch). */
+  readonly receivedMs: number;
+  /** Host wall-clock time the sample was taken (µs since the Unix epoch); absent = not aligned. */
+  readonly alignedUs?: number;
+  /** Error bound of alignedUs (µs). */
+  readonly boundUs?: number;
+}
+
+export interface TelemetryQuery {
+  readonly device?: number;
+  readonly channel?: number;
+  /** Samples after this id, oldest first; without it the newest, newest first. */
+  readonly sinceId?: number;
+  /** Aligned time window, µs since the Unix epoch. */
+  readonly fromUs?: number;
+  readonly toUs?: number;
+  readonly limit?: number;
+}
+
 export interface DaemonApi {
   status(): StatusView;
   devices(): DeviceView[];
@@ -87,6 +141,10 @@ export interface DaemonApi {
   health(): HealthView[];
   /** One device's health and its history of health events (state changes, resets), newest first. */
   healthOf(address: number, limit?: number): { health: HealthView; history: EventView[] } | undefined;
+  /** Every device's clock mapping. */
+  time(): TimeView[];
+  /** Stored telemetry. */
+  telemetry(query: TelemetryQuery): TelemetryView[];
   /** Sends any request message ({type, body} as in docs/protocol.md §4) and returns the answer. */
   request(
     address: number,

@@ -6,6 +6,9 @@ import type {
   HealthView,
   PingResult,
   StatusView,
+  TelemetryQuery,
+  TelemetryView,
+  TimeView,
 } from './daemon-api.js';
 
 /**
@@ -22,6 +25,9 @@ export class FakeDaemonApi implements DaemonApi {
   healthList: HealthView[];
   /** Seeded health events (kept out of `log`, so `events()` is unaffected). */
   healthHistory: EventView[];
+  timeList: TimeView[];
+  /** Telemetry, oldest first: two devices sampling the same signal at interleaved instants. */
+  telemetryRows: TelemetryView[];
   readonly log: EventView[] = [];
   private readonly listeners = new Set<(e: EventView) => void>();
   private nextId = 1;
@@ -74,6 +80,53 @@ export class FakeDaemonApi implements DaemonApi {
       { name: 'uart0', kind: 'uart', state: 'open', counters: { framesIn: 10, framesOut: 12 } },
       { name: 'can0', kind: 'can', state: 'lost', detail: 'ENODEV', counters: {} },
     ];
+    this.timeList = [
+      {
+        address: 0x10,
+        name: 'gateway',
+        epoch: 1,
+        method: 'direct',
+        synced: true,
+        offsetUs: 1_234_567,
+        skewPpm: 41.97,
+        boundUs: 23.4,
+        samplesUsed: 32,
+        samplesInWindow: 1200,
+        exchangePeriodMs: 250,
+        rttMinUs: 6.2,
+        counters: { samples: 5000, outliers: 2, jumps: 0, rejected: 0, failed: 3 },
+      },
+      {
+        address: 0x21,
+        name: 'motor-left',
+        epoch: 2,
+        method: 'via_gateway',
+        synced: true,
+        offsetUs: -5_000_123,
+        skewPpm: -87.2,
+        boundUs: 31.9,
+        samplesUsed: 8,
+        gateway: 0x10,
+        mapAgeMs: 1200,
+        counters: { samples: 0, outliers: 0, jumps: 0, rejected: 0, failed: 0 },
+      },
+    ];
+    // Sample instants 50 ms apart, alternating devices; each device's raw clock is far from the host's.
+    this.telemetryRows = Array.from({ length: 6 }, (_, i) => {
+      const device = i % 2 === 0 ? 0x10 : 0x21;
+      const alignedUs = (t - 10_000) * 1000 + i * 50_000;
+      return {
+        id: i + 1,
+        device,
+        channel: 1,
+        epoch: 1,
+        deviceUs: device === 0x10 ? 7_000_000 + i * 50_000 : 90_000_000 + i * 50_000,
+        value: 1000 + i,
+        receivedMs: t - 9_000,
+        alignedUs,
+        boundUs: 25,
+      };
+    });
     this.healthList = opts.health ?? [
       {
         address: 0x10,
@@ -248,6 +301,24 @@ export class FakeDaemonApi implements DaemonApi {
       .slice(0, limit ?? 50);
     return { health, history };
   }
+  /** Two clocks: the gateway timed directly, a node through it. */
+  time(): TimeView[] {
+    this.calls.push({ method: 'time', args: [] });
+    return this.timeList;
+  }
+
+  telemetry(query: TelemetryQuery): TelemetryView[] {
+    this.calls.push({ method: 'telemetry', args: [query] });
+    const rows = this.telemetryRows.filter(
+      (r) =>
+        (query.device === undefined || r.device === query.device) &&
+        (query.channel === undefined || r.channel === query.channel) &&
+        (query.sinceId === undefined || r.id > query.sinceId),
+    );
+    const ordered = query.sinceId === undefined ? [...rows].reverse() : rows;
+    return ordered.slice(0, query.limit ?? 1000);
+  }
+
   subscribe(listener: (event: EventView) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -1,7 +1,7 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import type { DaemonApi, EventView } from './daemon-api.js';
+import type { DaemonApi, EventView, TelemetryQuery } from './daemon-api.js';
 import {
   ApiError,
   bearerToken,
@@ -222,6 +222,21 @@ async function handleRequest(
       if (!h) throw new ApiError(404, 'unknown_device', `no device at address ${a}`);
       return sendJson(res, 200, h);
     }
+    if (route.length === 1 && route[0] === 'time') {
+      only('GET');
+      return sendJson(res, 200, api.time());
+    }
+    if (route.length === 2 && route[0] === 'time') {
+      only('GET');
+      const a = address(route[1]!);
+      const t = api.time().find((x) => x.address === a);
+      if (!t) throw new ApiError(404, 'unknown_device', `no clock known for address ${a}`);
+      return sendJson(res, 200, t);
+    }
+    if (route.length === 1 && route[0] === 'telemetry') {
+      only('GET');
+      return sendJson(res, 200, api.telemetry(telemetryQuery(url.searchParams, address)));
+    }
     if (route.length === 1 && route[0] === 'events') {
       only('GET');
       return sendJson(res, 200, api.events(eventQuery(url.searchParams, address)));
@@ -270,6 +285,36 @@ function eventQuery(
   if (device !== null && device !== '') out.device = address(device);
   const limit = limitParam(q);
   if (limit !== undefined) out.limit = limit;
+  return out;
+}
+
+const MAX_TELEMETRY_LIMIT = 100_000;
+
+function telemetryQuery(q: URLSearchParams, address: (t: string) => number): TelemetryQuery {
+  const out: { -readonly [K in keyof TelemetryQuery]: TelemetryQuery[K] } = {};
+  const get = (k: string) => {
+    const v = q.get(k);
+    return v === null || v === '' ? undefined : v;
+  };
+  const device = get('device');
+  if (device !== undefined) out.device = address(device);
+  const channel = get('channel');
+  if (channel !== undefined) {
+    out.channel = nonNegInt('channel', channel);
+    if (out.channel > 0xffff) throw new ApiError(400, 'bad_request', '"channel" must be 0–65535');
+  }
+  const since = get('since');
+  if (since !== undefined) out.sinceId = nonNegInt('since', since);
+  const from = get('from');
+  if (from !== undefined) out.fromUs = nonNegInt('from', from);
+  const to = get('to');
+  if (to !== undefined) out.toUs = nonNegInt('to', to);
+  const limit = get('limit');
+  if (limit !== undefined) {
+    const n = nonNegInt('limit', limit);
+    if (n < 1) throw new ApiError(400, 'bad_request', '"limit" must be at least 1');
+    out.limit = Math.min(n, MAX_TELEMETRY_LIMIT);
+  }
   return out;
 }
 

@@ -1,6 +1,15 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { DeviceView, EventView, HealthView, PingResult, StatusView } from '../api/daemon-api.js';
+import type {
+  DeviceView,
+  EventView,
+  HealthView,
+  PingResult,
+  StatusView,
+  TelemetryQuery,
+  TelemetryView,
+  TimeView,
+} from '../api/daemon-api.js';
 import { SseParser } from '../api/sse.js';
 
 export type ApiClientOptions = { socketPath: string } | { url: string; token?: string };
@@ -62,6 +71,15 @@ export class ApiClient {
   /** One device's health and its health events, newest first (`limit` of them at most). */
   healthOf(address: number, limit?: number): Promise<HealthDetail> {
     return this.call('GET', `/v1/health/${address}${query({ limit })}`);
+  }
+  time(): Promise<TimeView[]> {
+    return this.call('GET', '/v1/time');
+  }
+  telemetry(q: TelemetryQuery = {}): Promise<TelemetryView[]> {
+    return this.call(
+      'GET',
+      `/v1/telemetry${query({ device: q.device, channel: q.channel, since: q.sinceId, from: q.fromUs, to: q.toUs, limit: q.limit })}`,
+    );
   }
   ping(address: number, timeoutMs?: number): Promise<PingResult> {
     return this.call('POST', `/v1/devices/${address}/ping`, timeoutMs === undefined ? {} : { timeoutMs });

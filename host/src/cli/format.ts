@@ -5,6 +5,8 @@ import type {
   HealthView,
   PingResult,
   StatusView,
+  TelemetryView,
+  TimeView,
 } from '../api/daemon-api.js';
 import { formatAddress } from '../api/http-util.js';
 
@@ -176,4 +178,85 @@ export function formatHealth(h: HealthView, history: readonly EventView[], nowMs
     for (const e of [...history].sort((a, b) => b.atMs - a.atMs || b.id - a.id)) lines.push(formatEvent(e));
   }
   return lines.join('\n');
+}
+
+/** Wall-clock µs since the Unix epoch as ISO 8601 with microseconds. */
+export function isoMicros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micros = Math.floor(us - ms * 1000);
+  return new Date(ms).toISOString().replace('Z', `${String(micros).padStart(3, '0')}Z`);
+}
+
+function num(v: number | undefined, digits: number, unit = ''): string {
+  return v === undefined ? '-' : `${v.toFixed(digits)}${unit}`;
+}
+
+/** One line per device clock: how it maps onto the host's and how well. */
+export function timeTable(list: readonly TimeView[]): string {
+  if (list.length === 0) return 'no device clocks known yet';
+  const rows = [...list]
+    .sort((a, b) => a.address - b.address)
+    .map((t) => [
+      formatAddress(t.address),
+      t.name ?? '-',
+      t.method === 'direct'
+        ? 'direct'
+        : t.method === 'via_gateway'
+          ? `via ${formatAddress(t.gateway ?? 0)}`
+          : `direct through ${formatAddress(t.gateway ?? 0)}`,
+      t.synced ? 'yes' : 'no',
+      t.offsetUs === undefined ? '-' : `${t.offsetUs} µs`,
+      num(t.skewPpm, 3, ' ppm'),
+      t.boundUs === undefined ? '-' : `±${t.boundUs.toFixed(1)} µs`,
+      t.samplesUsed === undefined
+        ? '-'
+        : t.samplesInWindow !== undefined
+          ? `${t.samplesUsed}/${t.samplesInWindow}`
+          : String(t.samplesUsed),
+      t.exchangePeriodMs !== undefined
+        ? `${t.exchangePeriodMs} ms`
+        : t.mapAgeMs !== undefined
+          ? `map ${(t.mapAgeMs / 1000).toFixed(1)} s old`
+          : '-',
+      String(t.epoch),
+    ]);
+  return table(
+    ['ADDRESS', 'NAME', 'TIMED', 'SYNCED', 'OFFSET', 'SKEW', 'BOUND', 'SAMPLES', 'EXCHANGE', 'EPOCH'],
+    rows,
+  );
+}
+
+/**
+ * Telemetry samples. Raw: as stored (device counter, arrival time). Aligned: every device's samples
+ * on the one host timeline, in the order they were taken, with each one's error bound.
+ */
+export function telemetryTable(rows: readonly TelemetryView[], aligned: boolean): string {
+  if (rows.length === 0) return 'no telemetry';
+  if (!aligned) {
+    const sorted = [...rows].sort((a, b) => a.id - b.id);
+    return table(
+      ['DEVICE', 'CHANNEL', 'EPOCH', 'DEVICE TIME (µs)', 'RECEIVED', 'VALUE'],
+      sorted.map((r) => [
+        formatAddress(r.device),
+        String(r.channel),
+        String(r.epoch),
+        String(r.deviceUs),
+        new Date(r.receivedMs).toISOString(),
+        String(r.value),
+      ]),
+    );
+  }
+  const withTime = rows
+    .filter((r) => r.alignedUs !== undefined)
+    .sort((a, b) => (a.alignedUs ?? 0) - (b.alignedUs ?? 0));
+  const without = rows.filter((r) => r.alignedUs === undefined).sort((a, b) => a.id - b.id);
+  const body = [...withTime, ...without].map((r) => [
+    r.alignedUs === undefined ? 'not aligned yet' : isoMicros(r.alignedUs),
+    r.boundUs === undefined ? '-' : `±${r.boundUs.toFixed(1)} µs`,
+    formatAddress(r.device),
+    String(r.channel),
+    String(r.value),
+    String(r.deviceUs),
+  ]);
+  return table(['HOST TIME (ALIGNED)', 'BOUND', 'DEVICE', 'CHANNEL', 'VALUE', 'DEVICE TIME (µs)'], body);
 }

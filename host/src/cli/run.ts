@@ -11,6 +11,8 @@ import {
   formatPing,
   formatStatus,
   healthTable,
+  telemetryTable,
+  timeTable,
 } from './format.js';
 
 export interface CliIo {
@@ -46,6 +48,9 @@ Usage:
   mcubus health [ADDR] [--watch [--interval MS]] [--limit N]
                                 liveness and health of every device (or one, with its
                                 history); --watch redraws until Ctrl-C
+  mcubus time                   every device clock against the host's: offset, skew, error bound
+  mcubus telemetry [--aligned] [--device ADDR] [--channel N] [--limit N]
+                                stored telemetry; --aligned puts all devices on the host timeline
   mcubus ping ADDR [--timeout MS]
                                 ping a device (ADDR decimal or 0x hex)
   mcubus send ADDR TYPE [JSON-BODY] [--timeout MS]
@@ -86,6 +91,20 @@ newest first; --limit N keeps the N newest events (default chosen by the daemon)
 
 --watch redraws every --interval MS (default 1000, 100–3600000) until Ctrl-C; with --json each
 redraw is one JSON line.`,
+  time: `Usage: mcubus time [ADDR] [--json]
+
+One line per device clock (or the one at ADDR): how it is timed (direct exchanges with the host, or
+via its gateway's reports), whether it is synced, its offset from the host clock (device − host, µs),
+its rate difference (ppm, + = runs fast), the error bound of a device timestamp placed on the host
+timeline now, the exchanges the fit uses / holds, the exchange period (or the age of the gateway's
+map), and the clock epoch (a new one after each reboot). docs/time.md explains the method.`,
+  telemetry: `Usage: mcubus telemetry [--aligned] [--device ADDR] [--channel N] [--limit N] [--json]
+
+Prints the newest stored telemetry samples (default 20, at most 100000). Without --aligned: as the
+devices sent them — raw device counter (µs), arrival time, value. With --aligned: every sample at the
+host time it was taken (ISO 8601 with µs) with its error bound, all devices merged in the order their
+samples were really taken; samples that arrived before their device's clock was known are listed
+last as "not aligned yet". The raw device time is always kept.`,
   ping: `Usage: mcubus ping ADDR [--timeout MS] [--json]
 
 Pings a device and prints the round-trip time. Exit status 1 when it does not answer.`,
@@ -245,6 +264,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         return EXIT.ok;
       }
+      case 'time': {
+        noArgs(rest, 1);
+        const a = rest[0] === undefined ? undefined : address(rest[0]);
+        const all = await client.time();
+        const list = a === undefined ? all : all.filter((t) => t.address === a);
+        if (a !== undefined && list.length === 0) {
+          err(`mcubus time: no clock known for ${formatAddress(a)}`);
+          return EXIT.failed;
+        }
+        out(json ? JSON.stringify(a === undefined ? list : list[0], null, 2) : timeTable(list));
+        return EXIT.ok;
+      }
+      case 'telemetry': {
+        noArgs(rest, 0);
+        const q: { device?: number; channel?: number; limit: number } = {
+          limit: optInt('--limit', values.limit, 1, 100_000) ?? 20,
+        };
+        if (values.device !== undefined) q.device = address(values.device);
+        const channel = optInt('--channel', values.channel, 0, 0xffff);
+        if (channel !== undefined) q.channel = channel;
+        const rows = await client.telemetry(q);
+        out(json ? JSON.stringify(rows, null, 2) : telemetryTable(rows, values.aligned ?? false));
+        return EXIT.ok;
+      }
       case 'ping': {
         noArgs(rest, 1, 1);
         const a = address(rest[0]!);
@@ -319,6 +362,8 @@ function parse(argv: string[]) {
       watch: { type: 'boolean', short: 'w' },
       interval: { type: 'string' },
       stream: { type: 'boolean' },
+      aligned: { type: 'boolean' },
+      channel: { type: 'string' },
     },
   });
 }

@@ -14,6 +14,9 @@ import type {
   HealthView,
   PingResult,
   StatusView,
+  TelemetryQuery,
+  TelemetryView,
+  TimeView,
 } from '../api/daemon-api.js';
 import { HealthMonitor } from '../health/monitor.js';
 import { RegisterHealth, type RegisterProbe, thirdPartyAddress } from '../health/register-health.js';
@@ -926,8 +929,11 @@ export class Daemon implements DaemonApi {
   }
 
   /** Every device's clock mapping. */
-  time(): DeviceTimeView[] {
-    return this.#time?.snapshot(this.#o.runtime.nowUs()) ?? [];
+  time(): TimeView[] {
+    const names = this.#names;
+    return (this.#time?.snapshot(this.#o.runtime.nowUs()) ?? []).map((v) =>
+      toTimeView(v, names.get(v.device)),
+    );
   }
 
   /** The time service itself (benchmarks compare its estimates with the simulator's true clocks). */
@@ -936,15 +942,8 @@ export class Daemon implements DaemonApi {
   }
 
   /** Stored telemetry, newest first (or after sinceId, oldest first). */
-  telemetry(query: {
-    device?: number;
-    channel?: number;
-    sinceId?: number;
-    fromUs?: number;
-    toUs?: number;
-    limit?: number;
-  }): TelemetryRecord[] {
-    return this.#o.registry.queryTelemetry(query);
+  telemetry(query: TelemetryQuery): TelemetryView[] {
+    return this.#o.registry.queryTelemetry(query).map(toTelemetryView);
   }
 
   // ── control API ──────────────────────────────────────────────────────────────────────────────
@@ -1017,6 +1016,25 @@ const MESSAGE_EXPECTS: Record<string, true> = {
   reset: true,
   topology_req: true,
 } satisfies Partial<Record<MessageName, true>>;
+
+function toTimeView(v: DeviceTimeView, name: string | undefined): TimeView {
+  const { device, ...rest } = v;
+  return { address: device, ...(name ? { name } : {}), ...rest };
+}
+
+function toTelemetryView(r: TelemetryRecord): TelemetryView {
+  return {
+    id: r.id,
+    device: r.device,
+    channel: r.channel,
+    epoch: r.epoch,
+    deviceUs: r.deviceUs,
+    value: r.value,
+    receivedMs: r.receivedMs,
+    ...(r.hostUs !== null ? { alignedUs: r.hostUs } : {}),
+    ...(r.boundUs !== null ? { boundUs: Math.round(r.boundUs * 10) / 10 } : {}),
+  };
+}
 
 function toView(r: DeviceRecord): DeviceView {
   return {

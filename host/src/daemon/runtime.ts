@@ -1,3 +1,5 @@
+import { monotonicUs } from './host-clock.js';
+
 /**
  * The daemon's only access to time: a clock and one-shot timers. Production uses the wall clock and
  * setTimeout; tests and the embedded simulator use the simulator's virtual clock, so the very same
@@ -13,8 +15,8 @@ export interface Runtime {
 }
 
 export function realRuntime(): Runtime {
-  const origin = process.hrtime.bigint();
-  const nowUs = () => Number(process.hrtime.bigint() - origin) / 1000;
+  // The transports' stamps use the same clock (time sync compares them with nowUs).
+  const nowUs = monotonicUs;
   return {
     nowUs,
     nowMs: () => Date.now(),

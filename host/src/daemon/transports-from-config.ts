@@ -1,4 +1,4 @@
-import type { SimBoard } from '@mcubus/firmware-sim';
+import { HOST_STAMP_PROFILES, type SimBoard } from '@mcubus/firmware-sim';
 import type { BusConfig, DaemonConfig } from '../config/types.js';
 import { CanTransport } from '../transports/can/can-transport.js';
 import { ModbusTransport } from '../transports/modbus/modbus-transport.js';
@@ -24,7 +24,15 @@ export function transportsFromConfig(config: DaemonConfig, ctx: TransportContext
   }
   if (sim.size > 0) {
     if (!ctx.board) throw new Error('simulated buses are configured but there is no "simulator" section');
-    out.unshift(...simTransports(ctx.board, ctx.runtime, sim));
+    // The embedded board's host stamps jitter like real ones would (serial 'data' events, SocketCAN
+    // kernel timestamps), so what `mcubus time` shows is what a real board would show.
+    const stamps = Object.fromEntries(
+      [...ctx.board.hostPorts].map(([bus, port]) => [
+        bus,
+        port.kind === 'can' ? HOST_STAMP_PROFILES.kernelTimestamp : HOST_STAMP_PROFILES.serial,
+      ]),
+    );
+    out.unshift(...simTransports(ctx.board, ctx.runtime, sim, { stamps }));
   }
   return out;
 }

@@ -271,7 +271,7 @@ export class TimeService {
     const timeout = this.#c.exchangeTimeoutUs ?? 2_000_000;
     for (const d of this.#devices.values()) {
       for (const [t1, p] of d.pending) {
-        if (nowUs - p.startedUs > timeout) {
+        if (nowUs - p.startedUs >= timeout) {
           d.pending.delete(t1);
           d.failed++;
         } else wakeAt = Math.min(wakeAt, p.startedUs + timeout);

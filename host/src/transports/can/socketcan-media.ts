@@ -15,6 +15,9 @@ interface RawMessage {
   rtr: boolean;
   data: Buffer;
   err?: boolean;
+  /** Kernel receive timestamp (CLOCK_REALTIME), present when the channel was opened with timestamps. */
+  ts_sec?: number;
+  ts_usec?: number;
 }
 interface RawChannel {
   addListener(event: 'onMessage' | 'onStopped', callback: (msg: RawMessage) => void): void;
@@ -25,6 +28,27 @@ interface RawChannel {
 }
 interface SocketcanModule {
   createRawChannel(iface: string, timestamps?: boolean): RawChannel;
+}
+
+/** Wall clock in µs (sub-ms resolution), the clock SocketCAN's SIOCGSTAMP timestamps are on. */
+function wallClockUs(): number {
+  return (performance.timeOrigin + performance.now()) * 1000;
+}
+
+/**
+ * A kernel receive timestamp (wall clock) moved onto the host's monotonic clock: the frame arrived
+ * `age` µs ago. A missing stamp, or one that is in the future or more than a second old (the wall
+ * clock was stepped), falls back to now.
+ */
+export function kernelStampToMonotonic(
+  tsSec: number | undefined,
+  tsUsec: number | undefined,
+  wallNowUs: number,
+  monoNowUs: number,
+): number {
+  if (tsSec === undefined || tsUsec === undefined || (tsSec === 0 && tsUsec === 0)) return monoNowUs;
+  const age = wallNowUs - (tsSec * 1e6 + tsUsec);
+  return age >= 0 && age < 1_000_000 ? monoNowUs - age : monoNowUs;
 }
 
 const HINT = 'SocketCAN needs the socketcan package and a CAN interface (vcan0/can0)';
@@ -52,7 +76,9 @@ export class SocketcanMedia implements CanMedia {
     }
     let channel: RawChannel;
     try {
-      channel = mod.createRawChannel(this.options.iface, false);
+      // Kernel timestamps: taken when the driver received the frame, not when Node got around to it
+      // (docs/time.md — the receive stamp of a time-sync exchange).
+      channel = mod.createRawChannel(this.options.iface, true);
     } catch (e) {
       throw new TransportError(
         'unsupported',
@@ -60,7 +86,7 @@ export class SocketcanMedia implements CanMedia {
       );
     }
     channel.addListener('onMessage', (msg) => {
-      const rxUs = nowUs();
+      const rxUs = kernelStampToMonotonic(msg.ts_sec, msg.ts_usec, wallClockUs(), nowUs());
       if (msg.err || msg.rtr) {
         this.#counters.add(msg.err ? 'error_frames' : 'rtr_frames');
         if (msg.err)

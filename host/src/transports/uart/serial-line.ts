@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { CauseCounters } from '@mcubus/protocol';
 import { SerialPort } from 'serialport';
+import { monotonicUs } from '../../daemon/host-clock.js';
 import { TransportError, type TransportEvent } from '../transport.js';
 
 /** Line settings of a serial port (8N1 unless said otherwise). */
@@ -31,7 +32,7 @@ export interface SerialLineHooks {
 
 /** Host clock in µs (monotonic). */
 export function nowUs(): number {
-  return Number(process.hrtime.bigint() / 1000n);
+  return monotonicUs();
 }
 
 /** Time on the wire of one character for the settings (start + data + parity + stop bits), µs. */
