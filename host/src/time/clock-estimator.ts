@@ -43,7 +43,8 @@ export interface ClockEstimatorConfig {
   readonly goalBoundUs?: number;
   /**
    * After a reset (first contact, reboot, clock jump) exchanges run at this faster period for
-   * `acquisitionUs`, so that the skew is known to a fraction of a ppm within a minute (defaults 100 ms, 90 s).
+   * `acquisitionUs`, so that the skew is known to a fraction of a ppm within a minute and settles
+   * before the pace drops (defaults 100 ms, 150 s).
    */
   readonly acquisitionPeriodUs?: number;
   readonly acquisitionUs?: number;
@@ -101,6 +102,9 @@ export interface SampleResult {
   readonly events: readonly EstimatorEvent[];
 }
 
+/** Candidate lengths of the skew fit (plus the whole window). */
+const SKEW_WINDOWS_US = [20e6, 40e6, 80e6, 160e6];
+
 /** Crystals are within ±100 ppm; before a skew is known the bound grows at twice that. */
 const MAX_SKEW = 200e-6;
 const MIN_FIT_SAMPLES = 4;
@@ -134,7 +138,7 @@ export class ClockEstimator {
       minSkewSpanUs: config.minSkewSpanUs ?? 2_000_000,
       minBinUs: config.minBinUs ?? 1_000_000,
       acquisitionPeriodUs: config.acquisitionPeriodUs ?? 100_000,
-      acquisitionUs: config.acquisitionUs ?? 90_000_000,
+      acquisitionUs: config.acquisitionUs ?? 150_000_000,
     };
     this.#periodUs = this.#c.minPeriodUs;
   }
@@ -259,26 +263,38 @@ export class ClockEstimator {
     // Skew, in two passes (the second carries samples within a bin along the first's line):
     // 1. per time bin, the intersection of its exchanges' intervals — a point whose error is about
     //    the bin's smallest round-trip excess, whatever the jitter of the others;
-    // 2. a weighted least-squares line through the bin points; its standard error comes from the
-    //    points' own residuals, so a model that does not hold shows up as a wider bound.
+    // 2. weighted least-squares lines through the bin points of the last 20, 40, 80, 160 s and the
+    //    whole window; their standard errors come from the points' own residuals. The rate
+    //    random-walks, so a line over W seconds is off the rate now by about the walk over W/3: the
+    //    line with the smallest sum of the two is taken (a precise path fits short, a jittery one
+    //    long — the Allan-deviation trade-off, made per device from its own data).
     const byRtt = [...s].sort((a, b) => a.rtt - b.rtt);
     const eps = this.#c.resolutionUs + this.#floorUncertainty(byRtt, 4);
     const spanUs = newest.host - (s[0] as Sample).host;
-    const binUs = Math.max(this.#c.minBinUs, spanUs / 32);
+    const binUs = Math.max(this.#c.minBinUs, spanUs / 64);
+    const walk = (windowUs: number) => 2 * this.#c.wanderPpmPerSqrtS * 1e-6 * Math.sqrt(windowUs / 1e6 / 3);
     let skew = this.#mapping?.skew ?? 0;
-    let line = { skew: 0, sigma: Number.POSITIVE_INFINITY, n: 0 };
+    let best = { skew: 0, sigma: Infinity, n: 0, windowUs: spanUs, score: Infinity, total: Infinity };
     for (let pass = 0; pass < 2; pass++) {
       const points = binPoints(s, binUs, skew, rttMin, eps);
-      line = weightedLine(points);
-      if (line.n >= 3 && spanUs >= this.#c.minSkewSpanUs) skew = line.skew;
+      best = { skew: 0, sigma: Infinity, n: 0, windowUs: spanUs, score: Infinity, total: Infinity };
+      for (const windowUs of [...SKEW_WINDOWS_US.filter((w) => w < spanUs), spanUs]) {
+        const recent = points.filter((p) => p.host >= at - windowUs);
+        if (recent.length < 6 && windowUs < spanUs) continue;
+        const line = edgeLine(recent, this.#c.resolutionUs);
+        // A standard error from a few points is itself uncertain: the choice weighs it 5σ, so a
+        // short window must be clearly better to be taken.
+        const score = 5 * line.sigma + walk(windowUs);
+        if (line.n >= 3 && score < best.score)
+          best = { ...line, windowUs, score, total: 3 * line.sigma + walk(windowUs) };
+      }
+      if (best.n >= 3 && spanUs >= this.#c.minSkewSpanUs) skew = best.skew;
     }
-    const haveSkew = line.n >= 3 && spanUs >= this.#c.minSkewSpanUs;
+    const haveSkew = best.n >= 3 && spanUs >= this.#c.minSkewSpanUs;
     if (!haveSkew) skew = 0;
-    const n = line.n;
-    // The line is the window's average rate; the rate now differs from it by the random walk over
-    // about a third of the window. Both that and the fit's own uncertainty widen carried intervals.
-    const walkSkew = 2 * this.#c.wanderPpmPerSqrtS * 1e-6 * Math.sqrt(spanUs / 1e6 / 3);
-    const boundGrowth = haveSkew ? Math.max(3 * line.sigma + walkSkew, 1e-9) : MAX_SKEW;
+    const n = best.n;
+    // Both the fit's uncertainty and the walk since the line's window widen carried intervals.
+    const boundGrowth = haveSkew ? Math.max(best.total, 1e-9) : MAX_SKEW;
     const wanderUs = this.#c.wanderPpmPerSqrtS;
 
     // Offset at `at`: intersect every sample's interval carried to `at`.
@@ -387,9 +403,9 @@ export class ClockEstimator {
 
 interface BinPoint {
   readonly host: number;
-  readonly offset: number;
-  /** Half-width of the bin's intersection. */
-  readonly half: number;
+  /** The bin's intersection: the offset lies in [lo, hi]. */
+  readonly lo: number;
+  readonly hi: number;
 }
 
 /** Per time bin: the intersection of its samples' intervals, carried to the bin's best sample. */
@@ -423,41 +439,52 @@ function binPoints(
       lo = best.offset - ((best.rtt - rttMin) / 2 + eps);
       hi = best.offset + ((best.rtt - rttMin) / 2 + eps);
     }
-    out.push({ host: best.host, offset: (lo + hi) / 2, half: (hi - lo) / 2 });
+    out.push({ host: best.host, lo, hi });
   }
   return out;
 }
 
 /**
- * Weighted least-squares line offset = a + skew·host through bin points (weight 1/half²), with the
- * skew's standard error scaled by the residuals (never below what the half-widths alone imply).
+ * The skew from the bins' edges. Each bin's intersection has an upper edge (set by the exchange whose
+ * request went out quickest) and a lower edge (set by the answer that came back quickest); when one
+ * direction jitters less — a host's receive path is usually the slow one — its edge is far more
+ * precise than the middle. A least-squares line through each edge, weighed by its own residual
+ * variance, lets the data say which side to trust.
  */
-function weightedLine(points: readonly BinPoint[]): { skew: number; sigma: number; n: number } {
+function edgeLine(
+  points: readonly BinPoint[],
+  resolutionUs: number,
+): { skew: number; sigma: number; n: number } {
   const n = points.length;
-  if (n < 2) return { skew: 0, sigma: Number.POSITIVE_INFINITY, n };
-  let sw = 0;
-  let swx = 0;
-  let swy = 0;
-  for (const p of points) {
-    const w = 1 / p.half ** 2;
-    sw += w;
-    swx += w * p.host;
-    swy += w * p.offset;
-  }
-  const mx = swx / sw;
-  const my = swy / sw;
+  if (n < 3) return { skew: 0, sigma: Number.POSITIVE_INFINITY, n };
+  const lo = ols(points, (p) => p.lo, resolutionUs);
+  const hi = ols(points, (p) => p.hi, resolutionUs);
+  if (!lo || !hi) return { skew: 0, sigma: Number.POSITIVE_INFINITY, n };
+  const wLo = 1 / lo.sigma ** 2;
+  const wHi = 1 / hi.sigma ** 2;
+  return { skew: (lo.slope * wLo + hi.slope * wHi) / (wLo + wHi), sigma: 1 / Math.sqrt(wLo + wHi), n };
+}
+
+/** Ordinary least squares y = a + slope·host, with the slope's standard error from the residuals. */
+function ols(
+  points: readonly BinPoint[],
+  y: (p: BinPoint) => number,
+  resolutionUs: number,
+): { slope: number; sigma: number } | null {
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p.host, 0) / n;
+  const my = points.reduce((a, p) => a + y(p), 0) / n;
   let sxx = 0;
   let sxy = 0;
   for (const p of points) {
-    const w = 1 / p.half ** 2;
-    sxx += w * (p.host - mx) ** 2;
-    sxy += w * (p.host - mx) * (p.offset - my);
+    sxx += (p.host - mx) ** 2;
+    sxy += (p.host - mx) * (y(p) - my);
   }
-  if (sxx === 0) return { skew: 0, sigma: Number.POSITIVE_INFINITY, n };
-  const skew = sxy / sxx;
-  let chi2 = 0;
-  for (const p of points) chi2 += ((p.offset - (my + skew * (p.host - mx))) / p.half) ** 2;
-  // A point's error is within ±half, variance ≈ half²/3; the residuals tell if it is worse.
-  const scale = Math.max(1 / 3, n > 2 ? chi2 / (n - 2) : 1);
-  return { skew, sigma: Math.sqrt(scale / sxx), n };
+  if (sxx === 0) return null;
+  const slope = sxy / sxx;
+  let sse = 0;
+  for (const p of points) sse += (y(p) - (my + slope * (p.host - mx))) ** 2;
+  // Never more precise than the stamps' resolution allows.
+  const variance = Math.max(sse / (n - 2), resolutionUs ** 2 / 3);
+  return { slope, sigma: Math.sqrt(variance / sxx) };
 }
