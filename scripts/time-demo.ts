@@ -153,6 +153,7 @@ function plot(points: readonly Point[], truth: (s: number) => number): string {
   };
   const legendY = 3 * PANEL_H + 14;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${3 * PANEL_H + 28}" font-family="sans-serif" font-size="12">
+<title>Two MCUs sampling the same 1 Hz signal: placed by arrival time, by a one-time offset, and aligned by mcubus</title>
 <rect width="100%" height="100%" fill="white"/>
 ${panel(0, 'Placed at the host time each telemetry frame arrived (no time sync)', (p) => p.arrivalS)}
 ${panel(1, 'Device timestamps + one offset taken at each device’s first frame (no skew, no tracking)', (p) => p.firstOffsetS)}
