@@ -13,7 +13,7 @@ describe('the time-alignment demonstration in docs/time.md', () => {
     expect(demo.svg).toBe(committed);
     expect(demo.summary.samples).toBe(40);
     // Aligned, the two MCUs' samples sit on the true signal to within their 2 mA noise...
-    expect(demo.summary.rmsAlignedMa).toBeLessThan(5);
+    expect(demo.summary.rmsAlignedMa).toBeLessThan(2.5);
     // ...placed by arrival time or by a one-time offset they do not.
     expect(demo.summary.rmsArrivalMa).toBeGreaterThan(300);
     expect(demo.summary.rmsFirstOffsetMa).toBeGreaterThan(50);

@@ -316,6 +316,13 @@ export class Mcu {
     };
   }
 
+  /** Firmware logs a line: a LOG event to the host, stamped with the device clock now. */
+  log(level: number, text: string, module?: string): void {
+    if (this.#state !== 'running') return;
+    const body = { deviceTime: this.nowUs(), level, text, ...(module ? { module } : {}) };
+    this.send(ADDRESS_HOST, { type: 'log', body }, { priority: 2 });
+  }
+
   heartbeat(): Extract<Message, { type: 'heartbeat' }>['body'] {
     const counters = new Map<number, number>();
     const portErrors = { framing: 0, overrun: 0, isotp: 0, modbus: 0 };

@@ -859,7 +859,7 @@ export class Daemon implements DaemonApi {
     const now = this.#o.runtime.nowUs();
     const r = this.#time?.hostOf(device, rawDeviceUs, now);
     if (!r) return null;
-    return { wallUs: this.#o.runtime.nowMs() * 1000 - (now - r.hostUs), boundUs: r.boundUs, epoch: r.epoch };
+    return { wallUs: this.#o.runtime.nowWallUs() - (now - r.hostUs), boundUs: r.boundUs, epoch: r.epoch };
   }
 
   #timeApply(out: TimeOutput | undefined): void {

@@ -10,6 +10,11 @@ export interface Runtime {
   nowUs(): number;
   /** Wall-clock milliseconds since the epoch (for the registry and the journal). */
   nowMs(): number;
+  /**
+   * Wall-clock µs since the epoch, sub-millisecond: where aligned device timestamps are placed
+   * (nowMs is whole milliseconds, which would move every aligned sample by up to 1 ms).
+   */
+  nowWallUs(): number;
   /** Calls `fn` once at monotonic time `atUs` (or as soon as possible if that has passed). */
   at(atUs: number, fn: () => void): { cancel(): void };
 }
@@ -20,6 +25,8 @@ export function realRuntime(): Runtime {
   return {
     nowUs,
     nowMs: () => Date.now(),
+    // The wall clock at start plus the monotonic clock since: sub-ms, and never stepped backwards.
+    nowWallUs: () => (performance.timeOrigin + performance.now()) * 1000,
     at(atUs, fn) {
       const t = setTimeout(fn, Math.max(0, Math.ceil((atUs - nowUs()) / 1000)));
       return { cancel: () => clearTimeout(t) };
