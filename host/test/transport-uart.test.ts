@@ -60,10 +60,14 @@ describe.skipIf(skipPty)('UartTransport over a socat pty pair', () => {
     expect([...frames[0]!.frame]).toEqual([...PING]);
     expect(frames[0]!.rxUs).toBeGreaterThanOrEqual(before - 10_000);
 
-    uart.send(PING, 0, 2);
+    // A long frame first: the next one follows while it is still on the wire (~60 ms at 115 200
+    // baud), even if this process is preempted between the two calls on a loaded machine.
+    const long = Uint8Array.from({ length: 700 }, (_, i) => (i % 250) + 1);
+    uart.send(long, 0, 2);
     uart.send(PING, 0, 2); // back to back: no extra delimiter
     await waitFor(() => fromHost.length === 2, 2000, 'two frames at the peer');
-    expect([...fromHost[0]!]).toEqual([...PING]);
+    expect([...fromHost[0]!]).toEqual([...long]);
+    expect([...fromHost[1]!]).toEqual([...PING]);
     expect(rawFromHost[0]).toBe(0); // idle line: leading 0x00
     expect(rawFromHost.filter((b) => b === 0).length).toBe(3);
     expect(uart.counters().tx_frames).toBe(2);

@@ -47,6 +47,8 @@ export function charTimeUs(s: SerialSettings): number {
  * doubling to 10 s, reset after a successful open), keeps retrying until stop(), emits `open` when back.
  * Shared by the UART, Modbus and slcan adapters.
  */
+const PRESENCE_CHECK_MS = 1000;
+
 export class SerialLine {
   readonly counters = new CauseCounters();
   readonly #initialMs: number;
@@ -54,6 +56,8 @@ export class SerialLine {
   #port: SerialPort | null = null;
   #backoffMs: number;
   #retryTimer: NodeJS.Timeout | null = null;
+  /** While open: checks that the device node still exists (see #watchPresence). */
+  #presenceTimer: NodeJS.Timeout | null = null;
   #stopped = true;
   #opening = false;
 
@@ -92,6 +96,7 @@ export class SerialLine {
     this.#stopped = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
+    this.#unwatchPresence();
     const port = this.#port;
     this.#port = null;
     if (port?.isOpen) {
@@ -124,6 +129,35 @@ export class SerialLine {
       const detail = e instanceof Error ? e.message : String(e);
       this.#lost(detail);
     });
+  }
+
+  /** The port is gone: forget it, close what is left of it, retry with backoff. */
+  #gone(port: SerialPort, detail: string): void {
+    if (this.#port !== port) return;
+    this.#port = null;
+    this.#unwatchPresence();
+    if (port.isOpen) port.close(() => undefined);
+    this.hooks.onClosed?.();
+    this.#lost(detail);
+  }
+
+  /**
+   * A vanished device node (USB adapter unplugged, the pty's owner gone) does not always make the
+   * serial binding close the port: a read that fails with EIO can be reported as an error only, or
+   * not at all while the process is busy. Checking once a second that the node still exists makes
+   * the loss certain within a second.
+   */
+  #watchPresence(port: SerialPort): void {
+    this.#unwatchPresence();
+    this.#presenceTimer = setInterval(() => {
+      if (!existsSync(this.settings.path)) this.#gone(port, `${this.settings.path} vanished`);
+    }, PRESENCE_CHECK_MS);
+    this.#presenceTimer.unref();
+  }
+
+  #unwatchPresence(): void {
+    if (this.#presenceTimer) clearInterval(this.#presenceTimer);
+    this.#presenceTimer = null;
   }
 
   #lost(detail: string): void {
@@ -176,15 +210,18 @@ export class SerialLine {
     });
     port.on('close', (e: (Error & { disconnected?: boolean }) | null) => {
       if (this.#port !== port) return; // stop() closed it
-      this.#port = null;
-      this.hooks.onClosed?.();
-      this.#lost(`${s.path} ${e?.disconnected ? 'disconnected' : 'closed'}${e ? `: ${e.message}` : ''}`);
+      this.#gone(
+        port,
+        `${s.path} ${e?.disconnected ? 'disconnected' : 'closed'}${e ? `: ${e.message}` : ''}`,
+      );
     });
+    this.#watchPresence(port);
     try {
       await this.hooks.onOpen?.();
     } catch (e) {
       this.#opening = false;
       this.#port = null;
+      this.#unwatchPresence();
       if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
       this.hooks.onClosed?.();
       throw e;
