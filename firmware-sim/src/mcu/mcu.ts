@@ -8,7 +8,9 @@ import {
   ErrorCode,
   ErrorCounter,
   encodeFrame,
+  FLAG_RETRANSMIT,
   type FrameHeader,
+  frameCrc,
   MESSAGES,
   type Message,
   type MessageName,
@@ -441,7 +443,9 @@ export class Mcu {
       for (const handler of this.#responseHandlers) handler(h, message, stamp);
       return;
     }
-    if (MESSAGES[message.type as MessageName].expects.length === 0) {
+    // UPDATE_CHUNK is not answered one by one, but a bad one is answered with ERROR: it takes the
+    // request path (docs/protocol.md §5 "Update transfer").
+    if (MESSAGES[message.type as MessageName].expects.length === 0 && message.type !== 'update_chunk') {
       for (const handler of this.#eventHandlers) handler(h, message, stamp);
       return; // an event: nothing to answer
     }
@@ -666,9 +670,19 @@ export class Mcu {
   }
 }
 
+/**
+ * A request's identity for the answer cache: its CRC as first sent. A retransmission carries the
+ * RETRANSMIT flag, which the CRC covers, so the CRC is taken with that flag clear (spec §5).
+ */
 function crcOf(frame: Uint8Array): number {
-  const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  return frame.length >= 4 ? v.getUint32(frame.length - 4, true) : 0;
+  if (frame.length < 12) return 0;
+  if ((frame[1]! & FLAG_RETRANSMIT) === 0) {
+    const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    return v.getUint32(frame.length - 4, true);
+  }
+  const original = frame.slice();
+  original[1] = original[1]! & ~FLAG_RETRANSMIT;
+  return frameCrc(original, original.length - 4);
 }
 
 function defaultBoot(): BootOutcome {

@@ -1,3 +1,4 @@
+export { buildSack, sackChunks } from '@mcubus/protocol';
 export { ChunkWriter } from './chunk-writer.js';
 export {
   DEFAULT_RECEIVER_CONFIG,
@@ -10,6 +11,5 @@ export { FlashStorage, type FlashStorageOptions } from './flash-storage.js';
 export { type DropCause, UpdateReceiver, type UpdateReceiverDeps } from './receiver.js';
 export type { ErrorCodeName } from './replies.js';
 export type { RunningImage } from './running.js';
-export { buildSack, sackChunks } from './sack.js';
 export type { Session, SessionState } from './session.js';
 export { chooseTarget, resumePoint, type TransferKey } from './target.js';

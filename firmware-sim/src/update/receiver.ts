@@ -1,5 +1,6 @@
 import {
   type BodyOf,
+  buildSack,
   CauseCounters,
   compareVersions,
   ErrorCode,
@@ -31,7 +32,7 @@ import {
 } from './config.js';
 import { type ErrorCodeName, errorReply, okReply } from './replies.js';
 import type { RunningImage } from './running.js';
-import { buildSack } from './sack.js';
+
 import { type Session, WIRE_STATE } from './session.js';
 import { bytesEqual, chooseTarget, resumePoint, sameImage } from './target.js';
 

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import {
   DeviceMode,
   decodeRawFrame,
@@ -34,6 +35,8 @@ import {
   type TimeServiceConfig,
 } from '../time/time-service.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transports/transport.js';
+import { UpdateManager, type UpdateOptions, type UpdateView } from '../update/manager.js';
+import type { UpdateImage } from '../update/transfer.js';
 import { HostRouter, type PinnedRoute } from './router.js';
 import type { Runtime } from './runtime.js';
 
@@ -68,6 +71,8 @@ export interface DaemonOptions {
   readonly time?: TimeServiceConfig | false;
   /** Telemetry older than this is pruned (default 24 h). */
   readonly telemetryRetainMs?: number;
+  /** Public keys an image's manifest must be signed with (docs/updates.md). */
+  readonly trustedKeys?: readonly KeyObject[];
 }
 
 interface Waiter {
@@ -111,6 +116,7 @@ export class Daemon implements DaemonApi {
   #flushTimer: { cancel(): void } | null = null;
   readonly #time: TimeService | null;
   #timeWake: { cancel(): void } | null = null;
+  readonly #updates: UpdateManager;
   /** Time-sync requests in flight: link handle → device and the t1 they carry. */
   readonly #timeExchanges = new Map<RequestHandle, { device: number; t1: number }>();
   #handle = 0;
@@ -128,6 +134,33 @@ export class Daemon implements DaemonApi {
       .map((t) => t.name);
     this.#router = new HostRouter(options.routes ?? [], pointToPoint);
     this.#time = options.time === false ? null : new TimeService(options.time ?? {});
+    this.#updates = new UpdateManager(
+      {
+        runtime: options.runtime,
+        request: async (dst, message, timeoutMs) => {
+          const e = await this.#request(dst, message, timeoutMs);
+          if ((e.type === 'answer' || e.type === 'error_answer') && e.message.type !== 'unknown')
+            return { ok: true, message: e.message };
+          return { ok: false, reason: describeFailure(e) };
+        },
+        sendEvent: (dst, message) => this.#sendEvent(dst, message, 3),
+        device: (address) => {
+          const r = this.#o.registry.get(address);
+          const route = this.#router.lookup(address);
+          const t = route ? this.#transports.get(route.bus) : undefined;
+          if (!r || !t) return undefined;
+          return {
+            hardwareId: r.hardwareId,
+            firmwareVersion: r.firmwareVersion.split('.').map(Number),
+            bootloaderVersion: r.bootloaderVersion.split('.').map(Number),
+            mtu: t.mtu,
+          };
+        },
+        journal: (kind, severity, message, extra) => this.#journal(kind, severity, message, extra),
+        random: options.random,
+      },
+      options.trustedKeys ?? [],
+    );
     for (const r of options.registry.list()) this.#remember(r);
     for (const t of options.transports) {
       this.#transports.set(t.name, t);
@@ -224,6 +257,7 @@ export class Daemon implements DaemonApi {
     this.#silenceTimer?.cancel();
     this.#probeTimer?.cancel();
     this.#timeWake?.cancel();
+    this.#updates.stop();
     await Promise.all([...this.#transports.values()].map((t) => t.stop().catch(() => undefined)));
     this.#journal('daemon.stop', 'info', 'mcubusd stopped');
     this.#o.registry.flush();
@@ -344,8 +378,10 @@ export class Daemon implements DaemonApi {
       ),
     );
     if (this.#onTimeMessage(src, message)) return;
+    if (message.type === 'update_ack') this.#updates.onAck(src, message.body);
     if (message.type === 'hello') {
       this.#onHello(src, message.body, bus, true);
+      this.#updates.onHello(src, message.body);
       // A device that (re)booted uses its own heartbeat period again: negotiate ours.
       const wanted = this.#o.heartbeatPeriodMs;
       if (wanted !== undefined && message.body.heartbeatPeriodMs !== wanted) this.#identify(src);
@@ -431,7 +467,13 @@ export class Daemon implements DaemonApi {
 
   // ── requests ─────────────────────────────────────────────────────────────────────────────────
 
-  #request(dst: number, message: Message, timeoutMs?: number): Promise<LinkEvent> {
+  /** A fire-and-forget frame (UPDATE_CHUNK): a seq, sent once, never answered. */
+  #sendEvent(dst: number, message: Message, priority: 0 | 1 | 2 | 3): void {
+    if (!this.#router.lookup(dst)) return;
+    this.#apply(this.#link.handle({ type: 'event', dst, message, priority }, this.#o.runtime.nowUs()));
+  }
+
+  #request(dst: number, message: Message, timeoutMs?: number, maxAttempts?: number): Promise<LinkEvent> {
     const handle = ++this.#handle;
     return new Promise<LinkEvent>((resolve) => {
       this.#waiters.set(handle, { resolve });
@@ -452,6 +494,7 @@ export class Daemon implements DaemonApi {
             handle,
             dst,
             message,
+            ...(maxAttempts !== undefined ? { maxAttempts } : {}),
             ...(timeoutMs !== undefined
               ? { timeoutMs }
               : this.#o.requestTimeoutMs
@@ -635,6 +678,7 @@ export class Daemon implements DaemonApi {
     const ms = (us: number | undefined) => (us === undefined ? '' : `${(us / 1e6).toFixed(2)} s`);
     switch (e.kind) {
       case 'state': {
+        this.#updates.onHealth(e.device, e.to);
         const severity: Severity =
           e.to === 'down' || e.to === 'unreachable' || e.to === 'zombie'
             ? 'error'
@@ -944,6 +988,25 @@ export class Daemon implements DaemonApi {
   /** Stored telemetry, newest first (or after sinceId, oldest first). */
   telemetry(query: TelemetryQuery): TelemetryView[] {
     return this.#o.registry.queryTelemetry(query).map(toTelemetryView);
+  }
+
+  // ── updates ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Updates a device with a signed image; resolves when the update has finished (done, failed, rolled
+   * back or cancelled). Throws UpdateRefused, before anything is sent, for an image that must not go.
+   */
+  update(address: number, image: UpdateImage, options: UpdateOptions = {}): Promise<UpdateView> {
+    return this.#updates.start(address, image, options);
+  }
+
+  cancelUpdate(address: number): boolean {
+    return this.#updates.cancel(address);
+  }
+
+  /** Updates under way and the last finished one per device. */
+  updates(): UpdateView[] {
+    return this.#updates.list();
   }
 
   // ── control API ──────────────────────────────────────────────────────────────────────────────

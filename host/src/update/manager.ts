@@ -1,0 +1,274 @@
+import type { KeyObject } from 'node:crypto';
+import {
+  compareVersions,
+  formatVersion,
+  type Message,
+  sha256Digest,
+  verifySignedManifest,
+} from '@mcubus/protocol';
+import type { Runtime } from '../daemon/runtime.js';
+import type { Severity } from '../registry/journal.js';
+import { type TransferProgress, type UpdateImage, type UpdatePhase, UpdateTransfer } from './transfer.js';
+
+/**
+ * Runs the daemon's updates: checks an image before a byte is sent, drives one UpdateTransfer per
+ * device through the daemon's link, and reports progress and events. The daemon feeds it the
+ * device's UPDATE_ACKs, HELLOs and health changes.
+ */
+export interface UpdateManagerDeps {
+  readonly runtime: Runtime;
+  /** Sends a request; resolves with the answer message, or an error string (timeout, no route). */
+  request(
+    dst: number,
+    message: Message,
+    timeoutMs: number,
+  ): Promise<{ ok: true; message: Message } | { ok: false; reason: string }>;
+  /** Sends an event frame (UPDATE_CHUNK) once. */
+  sendEvent(dst: number, message: Message): void;
+  /** What the registry knows of the device; undefined = never heard from it. */
+  device(address: number):
+    | {
+        hardwareId: string;
+        firmwareVersion: readonly number[];
+        bootloaderVersion: readonly number[];
+        mtu: number;
+      }
+    | undefined;
+  journal(kind: string, severity: Severity, message: string, extra: { device: number; data?: unknown }): void;
+  random(): number;
+}
+
+export interface UpdateOptions {
+  /** Send an image older than (or as old as) the running one; journaled. */
+  readonly allowDowngrade?: boolean;
+  readonly trialMs?: number;
+}
+
+export class UpdateRefused extends Error {
+  constructor(
+    readonly code:
+      | 'unknown_device'
+      | 'signature_invalid'
+      | 'hardware_mismatch'
+      | 'downgrade_rejected'
+      | 'hash_mismatch'
+      | 'busy',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpdateRefused';
+  }
+}
+
+export interface UpdateView extends TransferProgress {
+  readonly device: number;
+  readonly version: string;
+  readonly kind: 'app' | 'bootloader';
+  /** Goodput so far (bytes acknowledged since the transfer started, per second). */
+  readonly rateBps: number | null;
+  readonly etaS: number | null;
+}
+
+interface Running {
+  readonly device: number;
+  readonly transfer: UpdateTransfer;
+  readonly image: UpdateImage;
+  wake: { cancel(): void } | null;
+  readonly done: Promise<UpdateView>;
+  resolve(v: UpdateView): void;
+}
+
+export class UpdateManager {
+  readonly #d: UpdateManagerDeps;
+  readonly #trusted: readonly KeyObject[];
+  readonly #running = new Map<number, Running>();
+  readonly #finished = new Map<number, UpdateView>();
+
+  constructor(deps: UpdateManagerDeps, trustedKeys: readonly KeyObject[]) {
+    this.#d = deps;
+    this.#trusted = trustedKeys;
+  }
+
+  /**
+   * Checks the image against the device and starts the update. Refuses (UpdateRefused) before any
+   * byte is sent: a signature that does not verify with a trusted key, another hardware id, a hash
+   * that does not match the bytes, or a downgrade (unless allowed, which is journaled).
+   */
+  start(device: number, image: UpdateImage, options: UpdateOptions = {}): Promise<UpdateView> {
+    const known = this.#d.device(device);
+    if (!known) throw new UpdateRefused('unknown_device', `no device at 0x${hex(device)}`);
+    if (this.#running.has(device))
+      throw new UpdateRefused('busy', `0x${hex(device)} is already being updated`);
+    const v = verifySignedManifest(image.envelope, this.#trusted);
+    if (!v.ok)
+      throw new UpdateRefused('signature_invalid', `the manifest does not verify: ${v.error.message}`);
+    const m = v.value;
+    if (m.hardwareId !== known.hardwareId)
+      throw new UpdateRefused(
+        'hardware_mismatch',
+        `the image is for ${m.hardwareId}; 0x${hex(device)} is ${known.hardwareId}`,
+      );
+    if (m.size !== image.image.length || !sameBytes(m.sha256, sha256Digest(image.image)))
+      throw new UpdateRefused('hash_mismatch', 'the image bytes are not the ones the manifest signs');
+    const running = m.kind === 1 ? known.bootloaderVersion : known.firmwareVersion;
+    if (compareVersions(m.version, running) <= 0) {
+      if (!options.allowDowngrade)
+        throw new UpdateRefused(
+          'downgrade_rejected',
+          `0x${hex(device)} runs ${formatVersion(running)}; ${formatVersion(m.version)} is not newer (allow a downgrade explicitly)`,
+        );
+      this.#d.journal(
+        'update.downgrade',
+        'warning',
+        `0x${hex(device)}: downgrade to ${formatVersion(m.version)} allowed by the operator`,
+        {
+          device,
+          data: { from: formatVersion(running), to: formatVersion(m.version) },
+        },
+      );
+    }
+    const transfer = new UpdateTransfer(
+      { ...image, manifest: m },
+      {
+        session: 1 + Math.floor(this.#d.random() * 0xfffe),
+        mtu: known.mtu,
+        ...(options.trialMs !== undefined ? { trialUs: options.trialMs * 1000 } : {}),
+      },
+    );
+    let resolve!: (v: UpdateView) => void;
+    const done = new Promise<UpdateView>((r) => {
+      resolve = r;
+    });
+    const r: Running = { device, transfer, image: { ...image, manifest: m }, wake: null, done, resolve };
+    this.#running.set(device, r);
+    this.#finished.delete(device);
+    this.#d.journal(
+      'update.start',
+      'info',
+      `0x${hex(device)}: updating ${m.kind === 1 ? 'bootloader' : 'application'} to ${formatVersion(m.version)} (${m.size} bytes)`,
+      {
+        device,
+        data: { version: formatVersion(m.version), size: m.size, kind: m.kind },
+      },
+    );
+    this.#step(r, { type: 'start' });
+    return done;
+  }
+
+  cancel(device: number): boolean {
+    const r = this.#running.get(device);
+    if (!r) return false;
+    this.#step(r, { type: 'cancel' });
+    return true;
+  }
+
+  onAck(device: number, body: Extract<Message, { type: 'update_ack' }>['body']): void {
+    const r = this.#running.get(device);
+    if (r) this.#step(r, { type: 'ack', body });
+  }
+
+  onHello(device: number, body: Extract<Message, { type: 'hello' }>['body']): void {
+    const r = this.#running.get(device);
+    if (r) this.#step(r, { type: 'hello', body });
+  }
+
+  onHealth(device: number, state: string): void {
+    const r = this.#running.get(device);
+    if (r) this.#step(r, { type: 'health', state });
+  }
+
+  list(): UpdateView[] {
+    const views = [...this.#running.values()].map((r) => this.#view(r.device, r.transfer, r.image));
+    return [...views, ...[...this.#finished.values()].filter((v) => !this.#running.has(v.device))].sort(
+      (a, b) => a.device - b.device,
+    );
+  }
+
+  stop(): void {
+    for (const r of this.#running.values()) r.wake?.cancel();
+  }
+
+  #step(r: Running, input: Parameters<UpdateTransfer['handle']>[0]): void {
+    const now = this.#d.runtime.nowUs();
+    const out = r.transfer.handle(input, now);
+    for (const m of out.chunks) this.#d.sendEvent(r.device, m);
+    for (const e of out.events) this.#journalEvent(r, e);
+    for (const q of out.requests) {
+      // RESET is answered before the device goes; the rest may take a flash write or a hash.
+      const timeoutMs = q.kind === 'verify' ? 20_000 : q.kind === 'begin' ? 5_000 : 2_000;
+      void this.#d.request(r.device, q.message, timeoutMs).then((a) => {
+        if (this.#running.get(r.device) !== r) return;
+        this.#step(
+          r,
+          a.ok
+            ? { type: 'answer', request: q.kind, message: a.message }
+            : { type: 'no_answer', request: q.kind, reason: a.reason },
+        );
+      });
+    }
+    r.wake?.cancel();
+    r.wake = null;
+    if (r.transfer.finished) {
+      this.#running.delete(r.device);
+      const view = this.#view(r.device, r.transfer, r.image);
+      this.#finished.set(r.device, view);
+      r.resolve(view);
+      return;
+    }
+    if (out.wakeAt !== undefined) {
+      const at = out.wakeAt;
+      r.wake = this.#d.runtime.at(at, () => {
+        if (this.#running.get(r.device) === r) this.#step(r, { type: 'tick' });
+      });
+    }
+  }
+
+  #journalEvent(r: Running, e: ReturnType<UpdateTransfer['handle']>['events'][number]): void {
+    const who = `0x${hex(r.device)}`;
+    if (e.kind === 'phase') {
+      const severity: Severity = e.phase === 'failed' || e.phase === 'rolled_back' ? 'error' : 'info';
+      const p = r.transfer.progress();
+      this.#d.journal(`update.${e.phase}`, severity, `${who}: ${phaseText(e.phase)}: ${e.detail}`, {
+        device: r.device,
+        data: { phase: e.phase, acked: p.acked, size: p.size, detail: e.detail },
+      });
+    } else if (e.kind === 'resumed') {
+      this.#d.journal(
+        'update.resumed',
+        'info',
+        `${who}: the device already holds ${e.fromBytes} bytes; resuming there`,
+        {
+          device: r.device,
+          data: { fromBytes: e.fromBytes },
+        },
+      );
+    }
+    // Retransmissions are counted in the progress, not journaled one by one.
+  }
+
+  #view(device: number, t: UpdateTransfer, image: UpdateImage): UpdateView {
+    const p = t.progress();
+    const now = p.transferEndedUs ?? p.finishedUs ?? this.#d.runtime.nowUs();
+    const elapsed = p.transferStartedUs === null ? 0 : (now - p.transferStartedUs) / 1e6;
+    const moved = p.acked - p.resumedFrom;
+    const rate = elapsed > 0 && moved > 0 ? moved / elapsed : null;
+    return {
+      ...p,
+      device,
+      version: formatVersion(image.manifest.version),
+      kind: image.manifest.kind === 1 ? 'bootloader' : 'app',
+      rateBps: rate === null ? null : Math.round(rate),
+      etaS: rate === null || p.phase !== 'transfer' ? null : Math.round((p.size - p.acked) / rate),
+    };
+  }
+}
+
+function phaseText(p: UpdatePhase): string {
+  return p.replace(/_/g, ' ');
+}
+
+const hex = (n: number) => n.toString(16).padStart(2, '0');
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

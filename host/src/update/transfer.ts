@@ -1,0 +1,613 @@
+import { ErrorCode, enumName, type Manifest, type Message, sackChunks, UpdateState } from '@mcubus/protocol';
+
+/**
+ * One device's firmware (or bootloader) update, host side, sans-IO (docs/updates.md): the daemon
+ * feeds it answers, UPDATE_ACKs, the device's HELLOs and health, and the time; it says which requests
+ * to send, which chunks to put on the wire, what happened and when to be woken.
+ *
+ * Phases: probe (UPDATE_STATUS_REQ: the device's chunk limit, window and flash speed) → begin
+ * (UPDATE_BEGIN: the device checks the signed manifest and says how much of this image it already
+ * holds: the resume point) → transfer (a window of chunks ahead of the device's cumulative ack;
+ * selective acks name what arrived beyond a hole and only the holes are sent again) → verify →
+ * activate → reset → the new image boots in test mode → trial (it must stay healthy) → confirm.
+ * A device that comes back with the old image was rolled back by its bootloader.
+ */
+export interface UpdateImage {
+  readonly image: Uint8Array;
+  /** The signed manifest envelope (docs/protocol.md §12). */
+  readonly envelope: Uint8Array;
+  readonly manifest: Manifest;
+}
+
+export interface TransferConfig {
+  /** Session id (u16, non-zero): chunks of other sessions are dropped by the device. */
+  readonly session: number;
+  /** Largest frame the device's route carries (Modbus: 251). */
+  readonly mtu: number;
+  /** Upper bound on chunks in flight (default 16; the device's own window applies too). */
+  readonly maxWindow?: number;
+  /** How long the new image must stay healthy before it is confirmed (default 5 s). */
+  readonly trialUs?: number;
+  /** How long to wait for the device to come back after RESET (default 30 s). */
+  readonly bootTimeoutUs?: number;
+  /** Consecutive transfer timeouts without progress before the session is reopened (default 4). */
+  readonly reopenAfter?: number;
+  /** …and before the update fails (it stays resumable) (default 20). */
+  readonly giveUpAfter?: number;
+}
+
+export type UpdatePhase =
+  | 'probe'
+  | 'begin'
+  | 'transfer'
+  | 'verify'
+  | 'activate'
+  | 'reset'
+  | 'boot_wait'
+  | 'trial'
+  | 'confirm'
+  | 'done'
+  | 'failed'
+  | 'rolled_back'
+  | 'cancelled';
+
+export type RequestKind = 'status' | 'begin' | 'verify' | 'activate' | 'reset' | 'confirm' | 'abort';
+
+export type TransferInput =
+  | { readonly type: 'start' }
+  | { readonly type: 'answer'; readonly request: RequestKind; readonly message: Message }
+  /** A request got no answer (timeout) or could not be sent (no route). */
+  | { readonly type: 'no_answer'; readonly request: RequestKind; readonly reason: string }
+  | { readonly type: 'ack'; readonly body: Extract<Message, { type: 'update_ack' }>['body'] }
+  /** The device booted (its HELLO). */
+  | { readonly type: 'hello'; readonly body: Extract<Message, { type: 'hello' }>['body'] }
+  /** The health monitor's view changed: down/unreachable/zombie during the trial fail it. */
+  | { readonly type: 'health'; readonly state: string }
+  | { readonly type: 'cancel' }
+  | { readonly type: 'tick' };
+
+export type TransferEvent =
+  | { readonly kind: 'phase'; readonly phase: UpdatePhase; readonly detail: string }
+  | { readonly kind: 'resumed'; readonly fromBytes: number }
+  | { readonly kind: 'retransmit'; readonly chunks: number; readonly why: 'gap' | 'timeout' };
+
+export interface TransferOutput {
+  /** Requests to send (each answered, or a no_answer input follows). */
+  readonly requests: readonly { readonly kind: RequestKind; readonly message: Message }[];
+  /** UPDATE_CHUNK events to put on the wire, in order. */
+  readonly chunks: readonly Message[];
+  readonly events: readonly TransferEvent[];
+  readonly wakeAt?: number;
+}
+
+export interface TransferProgress {
+  readonly phase: UpdatePhase;
+  readonly size: number;
+  /** Bytes the device has acknowledged (cumulative). */
+  readonly acked: number;
+  /** Bytes that were already on the device when the transfer (re)started. */
+  readonly resumedFrom: number;
+  readonly chunkSize: number;
+  readonly window: number;
+  readonly sentBytes: number;
+  readonly retransmittedBytes: number;
+  readonly startedUs: number | null;
+  readonly transferStartedUs: number | null;
+  /** When the last byte was acknowledged. */
+  readonly transferEndedUs: number | null;
+  readonly finishedUs: number | null;
+  readonly detail: string;
+}
+
+/** UPDATE_CHUNK framing: 8-byte header, CRC, CBOR map with session, offset and the byte string head. */
+const CHUNK_OVERHEAD = 8 + 4 + 1 + 4 + 6 + 4;
+/** Chunk sizes are multiples of this (every flash write unit we know of divides it). */
+const CHUNK_ALIGN = 16;
+const DEFAULT_CHUNK = 1024;
+const RESET_IF_SILENT_US = 3_000_000;
+
+export class UpdateTransfer {
+  readonly #c: Required<TransferConfig>;
+  readonly #img: UpdateImage;
+  #phase: UpdatePhase = 'probe';
+  #detail = '';
+  #chunkSize = DEFAULT_CHUNK;
+  #window = 8;
+  #acked = 0;
+  #resumedFrom = 0;
+  /** Chunk index → host time it was last sent; absent = never sent or acknowledged. */
+  readonly #sentAt = new Map<number, number>();
+  readonly #sacked = new Set<number>();
+  /** Next never-sent chunk index. */
+  #next = 0;
+  #srttUs: number | null = null;
+  #lastProgressUs = 0;
+  #timeouts = 0;
+  #sentBytes = 0;
+  #retxBytes = 0;
+  #startedUs: number | null = null;
+  #transferStartedUs: number | null = null;
+  #finishedUs: number | null = null;
+  #transferEndedUs: number | null = null;
+  #deadline: number | null = null;
+  #requestInFlight: RequestKind | null = null;
+  #busyRetries = 0;
+
+  constructor(image: UpdateImage, config: TransferConfig) {
+    this.#img = image;
+    this.#c = {
+      maxWindow: 16,
+      trialUs: 5_000_000,
+      bootTimeoutUs: 30_000_000,
+      reopenAfter: 4,
+      giveUpAfter: 20,
+      ...config,
+    };
+  }
+
+  get phase(): UpdatePhase {
+    return this.#phase;
+  }
+
+  get finished(): boolean {
+    return ['done', 'failed', 'rolled_back', 'cancelled'].includes(this.#phase);
+  }
+
+  progress(): TransferProgress {
+    return {
+      phase: this.#phase,
+      size: this.#img.manifest.size,
+      acked: this.#acked,
+      resumedFrom: this.#resumedFrom,
+      chunkSize: this.#chunkSize,
+      window: this.#window,
+      sentBytes: this.#sentBytes,
+      retransmittedBytes: this.#retxBytes,
+      startedUs: this.#startedUs,
+      transferStartedUs: this.#transferStartedUs,
+      transferEndedUs: this.#transferEndedUs,
+      finishedUs: this.#finishedUs,
+      detail: this.#detail,
+    };
+  }
+
+  handle(input: TransferInput, nowUs: number): TransferOutput {
+    const out: Out = { requests: [], chunks: [], events: [] };
+    if (this.finished && input.type !== 'tick') return this.#output(out, nowUs);
+    switch (input.type) {
+      case 'start':
+        this.#startedUs = nowUs;
+        this.#setPhase(out, 'probe', 'asking the device for its limits and what it holds');
+        this.#request(out, 'status', {
+          type: 'update_status_req',
+          body: { sha256: this.#img.manifest.sha256 },
+        });
+        break;
+      case 'answer':
+        this.#requestInFlight = null;
+        this.#onAnswer(out, input.request, input.message, nowUs);
+        break;
+      case 'no_answer':
+        this.#requestInFlight = null;
+        this.#onNoAnswer(out, input.request, input.reason, nowUs);
+        break;
+      case 'ack':
+        this.#onAck(out, input.body, nowUs);
+        break;
+      case 'hello':
+        this.#onHello(out, input.body, nowUs);
+        break;
+      case 'health':
+        if (this.#phase === 'trial' && ['down', 'unreachable', 'zombie'].includes(input.state)) {
+          // It may still be the bootloader reverting; the HELLO that follows says which image runs.
+          this.#detail = `the new image went ${input.state} during its trial`;
+        }
+        break;
+      case 'cancel':
+        if (this.#phase === 'transfer' || this.#phase === 'begin' || this.#phase === 'probe') {
+          this.#request(out, 'abort', { type: 'update_abort', body: { session: this.#c.session } });
+        }
+        this.#finish(out, 'cancelled', 'cancelled by the operator', nowUs);
+        break;
+      case 'tick':
+        this.#onTick(out, nowUs);
+        break;
+    }
+    return this.#output(out, nowUs);
+  }
+
+  // ── answers ──────────────────────────────────────────────────────────────────────────────────
+
+  #onAnswer(out: Out, request: RequestKind, m: Message, nowUs: number): void {
+    if (m.type === 'error') {
+      const code = enumName(ErrorCode, m.body.code);
+      if (code === 'busy' && this.#busyRetries++ < 50) {
+        // The device is still checking something: ask again shortly.
+        this.#deadline = nowUs + 200_000;
+        this.#retryRequest = request;
+        return;
+      }
+      if (request === 'begin' && code === 'bad_request' && m.body.detail && m.body.detail > 0) {
+        // The chunk size must be a multiple of the device's flash write unit (`detail`).
+        const unit = m.body.detail;
+        const size = Math.floor(this.#chunkSize / unit) * unit;
+        if (size > 0 && size !== this.#chunkSize) {
+          this.#chunkSize = size;
+          this.#begin(out);
+          return;
+        }
+      }
+      if (request === 'confirm' || request === 'abort') return;
+      this.#finish(
+        out,
+        'failed',
+        `${request} refused: ${code}${m.body.message ? ` (${m.body.message})` : ''}`,
+        nowUs,
+      );
+      return;
+    }
+    switch (request) {
+      case 'status':
+        if (m.type !== 'update_status') break;
+        this.#learnLimits(m.body);
+        this.#begin(out);
+        return;
+      case 'begin':
+        if (m.type !== 'update_status') break;
+        this.#onBeginStatus(out, m.body, nowUs);
+        return;
+      case 'verify':
+        if (m.type !== 'update_status') break;
+        if (m.body.state === UpdateState.verified) {
+          this.#setPhase(out, 'activate', 'image verified (hash and signature); activating');
+          this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#c.session } });
+        } else if (m.body.state === UpdateState.failed) {
+          const code = enumName(ErrorCode, m.body.error ?? ErrorCode.internal);
+          this.#finish(out, 'failed', `the device refused the stored image: ${code}`, nowUs);
+        } else {
+          this.#deadline = nowUs + 200_000;
+          this.#retryRequest = 'verify';
+        }
+        return;
+      case 'activate':
+        if (this.#phase !== 'activate') return; // the new image's HELLO came first
+        // Devices reset into the new image by themselves once the OK has left; a RESET sent now could
+        // reach the test image itself and look like its crash. Only a device that stays silent gets one.
+        this.#setPhase(out, 'boot_wait', 'activated; waiting for the device to boot the new image');
+        this.#deadline = nowUs + RESET_IF_SILENT_US;
+        this.#resetIfSilent = true;
+        return;
+      case 'reset':
+        this.#setPhase(out, 'boot_wait', 'waiting for the device to boot');
+        this.#deadline = nowUs + this.#c.bootTimeoutUs;
+        return;
+      case 'confirm':
+        this.#finish(out, 'done', `running ${this.#img.manifest.version.join('.')}, confirmed`, nowUs);
+        return;
+      case 'abort':
+        return;
+    }
+    this.#finish(out, 'failed', `unexpected answer ${m.type} to ${request}`, nowUs);
+  }
+
+  #retryRequest: RequestKind | null = null;
+  /** After ACTIVATE: send RESET only if no HELLO comes within RESET_IF_SILENT_US. */
+  #resetIfSilent = false;
+
+  #onNoAnswer(out: Out, request: RequestKind, reason: string, nowUs: number): void {
+    switch (request) {
+      case 'reset':
+        // The device may have reset before its OK left: its HELLO will tell.
+        this.#setPhase(out, 'boot_wait', `no answer to RESET (${reason}); waiting for the device to boot`);
+        this.#deadline = nowUs + this.#c.bootTimeoutUs;
+        return;
+      case 'confirm':
+      case 'abort':
+        if (this.#phase === 'confirm' && this.#timeouts++ < 5) this.#confirm(out);
+        else if (this.#phase === 'confirm')
+          this.#finish(out, 'failed', `no answer to CONFIRM (${reason})`, nowUs);
+        return;
+      default:
+        // The link lost it or the device is away (reset, power cut): ask again a little later; the
+        // device's resume point makes a repeated BEGIN cheap.
+        if (++this.#timeouts > this.#c.giveUpAfter) {
+          this.#finish(out, 'failed', `${request}: ${reason} (${this.#timeouts} times); resumable`, nowUs);
+          return;
+        }
+        this.#deadline = nowUs + 500_000;
+        this.#retryRequest = request === 'verify' ? 'verify' : request === 'activate' ? 'activate' : 'begin';
+    }
+  }
+
+  #learnLimits(b: Extract<Message, { type: 'update_status' }>['body']): void {
+    const fit = Math.floor((this.#c.mtu - CHUNK_OVERHEAD) / CHUNK_ALIGN) * CHUNK_ALIGN;
+    const limit = Math.min(b.maxChunk ?? DEFAULT_CHUNK, fit, 4096);
+    this.#chunkSize = Math.max(CHUNK_ALIGN, Math.floor(limit / CHUNK_ALIGN) * CHUNK_ALIGN);
+    this.#window = Math.max(1, Math.min(b.window ?? 8, this.#c.maxWindow));
+  }
+
+  #begin(out: Out): void {
+    const m = this.#img.manifest;
+    this.#setPhase(out, 'begin', `opening session ${this.#c.session} (${this.#chunkSize}-byte chunks)`);
+    this.#request(out, 'begin', {
+      type: 'update_begin',
+      body: {
+        session: this.#c.session,
+        kind: m.kind,
+        size: m.size,
+        sha256: m.sha256,
+        chunkSize: this.#chunkSize,
+        manifest: this.#img.envelope,
+      },
+    });
+  }
+
+  #onBeginStatus(out: Out, b: Extract<Message, { type: 'update_status' }>['body'], nowUs: number): void {
+    if (b.state === UpdateState.failed) {
+      this.#finish(
+        out,
+        'failed',
+        `the device failed the session: ${enumName(ErrorCode, b.error ?? 0)}`,
+        nowUs,
+      );
+      return;
+    }
+    const received = Math.min(b.received ?? 0, this.#img.manifest.size);
+    if (this.#transferStartedUs === null) {
+      this.#resumedFrom = received;
+      this.#transferStartedUs = nowUs;
+      if (received > 0) out.events.push({ kind: 'resumed', fromBytes: received });
+    }
+    this.#acked = Math.max(this.#acked, received);
+    this.#sentAt.clear();
+    this.#sacked.clear();
+    this.#next = Math.ceil(this.#acked / this.#chunkSize);
+    this.#lastProgressUs = nowUs;
+    this.#timeouts = 0;
+    if (this.#acked >= this.#img.manifest.size) {
+      this.#verify(out, nowUs);
+      return;
+    }
+    this.#setPhase(out, 'transfer', received > 0 ? `resuming at byte ${received}` : 'sending');
+    this.#fill(out, nowUs);
+  }
+
+  // ── transfer ─────────────────────────────────────────────────────────────────────────────────
+
+  #chunkCount(): number {
+    return Math.ceil(this.#img.manifest.size / this.#chunkSize);
+  }
+
+  #chunkMessage(index: number): Message {
+    const offset = index * this.#chunkSize;
+    return {
+      type: 'update_chunk',
+      body: {
+        session: this.#c.session,
+        offset,
+        data: this.#img.image.subarray(offset, Math.min(offset + this.#chunkSize, this.#img.manifest.size)),
+      },
+    };
+  }
+
+  #send(out: Out, index: number, nowUs: number, retransmit: boolean): void {
+    const m = this.#chunkMessage(index);
+    out.chunks.push(m);
+    const bytes = (m.body as { data: Uint8Array }).data.length;
+    this.#sentBytes += bytes;
+    if (retransmit) this.#retxBytes += bytes;
+    this.#sentAt.set(index, nowUs);
+  }
+
+  /** Sends never-sent chunks while fewer than `window` are outstanding beyond the cumulative ack. */
+  #fill(out: Out, nowUs: number): void {
+    const base = Math.floor(this.#acked / this.#chunkSize);
+    const limit = Math.min(base + this.#window, this.#chunkCount());
+    while (this.#next < limit) {
+      if (!this.#sacked.has(this.#next)) this.#send(out, this.#next, nowUs, false);
+      this.#next++;
+    }
+  }
+
+  #onAck(out: Out, b: Extract<Message, { type: 'update_ack' }>['body'], nowUs: number): void {
+    if (b.session !== this.#c.session || this.#phase !== 'transfer') return;
+    const base = Math.floor(b.cumulative / this.#chunkSize);
+    if (b.cumulative > this.#acked) {
+      // RTT from the newest chunk this ack covers that was sent once (Karn: not a retransmission).
+      const sent = this.#sentAt.get(base - 1);
+      if (sent !== undefined) {
+        const sample = nowUs - sent;
+        this.#srttUs = this.#srttUs === null ? sample : 0.875 * this.#srttUs + 0.125 * sample;
+      }
+      for (let i = Math.floor(this.#acked / this.#chunkSize); i < base; i++) {
+        this.#sentAt.delete(i);
+        this.#sacked.delete(i);
+      }
+      this.#acked = Math.min(b.cumulative, this.#img.manifest.size);
+      this.#lastProgressUs = nowUs;
+      this.#timeouts = 0;
+    }
+    if (b.window !== undefined) this.#window = Math.max(1, Math.min(b.window, this.#c.maxWindow));
+    const sacked = sackChunks(base, b.sack);
+    for (const i of sacked) this.#sacked.add(i);
+    if (this.#acked >= this.#img.manifest.size) {
+      this.#verify(out, nowUs);
+      return;
+    }
+    // Holes below the highest chunk the device holds were lost: send them again, once per round trip.
+    const highest = sacked.length > 0 ? Math.max(...sacked) : -1;
+    const rtt = this.#srttUs ?? 50_000;
+    let again = 0;
+    for (let i = base; i < highest; i++) {
+      if (this.#sacked.has(i)) continue;
+      const last = this.#sentAt.get(i);
+      if (last !== undefined && nowUs - last < rtt) continue;
+      this.#send(out, i, nowUs, true);
+      again++;
+    }
+    if (again > 0) out.events.push({ kind: 'retransmit', chunks: again, why: 'gap' });
+    this.#fill(out, nowUs);
+  }
+
+  /** No progress for a while: send the oldest unacknowledged chunks again; reopen after a few. */
+  #onTransferTimeout(out: Out, nowUs: number): void {
+    this.#timeouts++;
+    if (this.#timeouts > this.#c.giveUpAfter) {
+      this.#finish(out, 'failed', `no progress after ${this.#timeouts} timeouts; resumable`, nowUs);
+      return;
+    }
+    if (this.#timeouts % this.#c.reopenAfter === 0) {
+      // Maybe the device reset and lost its session: BEGIN again, it says where to resume.
+      this.#lastProgressUs = nowUs;
+      this.#begin(out);
+      return;
+    }
+    const base = Math.floor(this.#acked / this.#chunkSize);
+    let again = 0;
+    for (let i = base; i < Math.min(this.#next, base + this.#window); i++) {
+      if (this.#sacked.has(i)) continue;
+      this.#send(out, i, nowUs, true);
+      again++;
+    }
+    if (again > 0) out.events.push({ kind: 'retransmit', chunks: again, why: 'timeout' });
+    this.#lastProgressUs = nowUs;
+  }
+
+  /** How long without progress is a loss: a few round trips plus a window's worth of chunks. */
+  #rtoUs(): number {
+    const rtt = this.#srttUs ?? 200_000;
+    return Math.max(300_000, 3 * rtt);
+  }
+
+  #verify(out: Out, nowUs?: number): void {
+    if (nowUs !== undefined) this.#transferEndedUs ??= nowUs;
+    this.#setPhase(out, 'verify', 'all bytes stored; the device checks hash and signature');
+    this.#request(out, 'verify', { type: 'update_verify', body: { session: this.#c.session } });
+  }
+
+  #confirm(out: Out): void {
+    this.#setPhase(out, 'confirm', 'the new image stayed healthy; confirming');
+    this.#request(out, 'confirm', { type: 'update_confirm', body: {} });
+  }
+
+  // ── boot and trial ───────────────────────────────────────────────────────────────────────────
+
+  #onHello(out: Out, hello: Extract<Message, { type: 'hello' }>['body'], nowUs: number): void {
+    const m = this.#img.manifest;
+    const want = m.version.join('.');
+    // ACTIVATE's OK and the new image's HELLO can be handled in either order.
+    const booting = ['activate', 'boot_wait', 'reset', 'trial'];
+    if (booting.includes(this.#phase)) {
+      const running = (m.kind === 1 ? hello.bootloaderVersion : hello.firmwareVersion).join('.');
+      if (running !== want) {
+        this.#finish(
+          out,
+          'rolled_back',
+          `the device runs ${running}, not ${want}${this.#detail ? ` (${this.#detail})` : ''}: its bootloader reverted`,
+          nowUs,
+        );
+        return;
+      }
+      if (m.kind === 1) {
+        this.#finish(out, 'done', `bootloader ${want} running`, nowUs);
+        return;
+      }
+      if (this.#phase === 'trial') {
+        // A second boot of the test image during its trial: it crashed; the bootloader decides next.
+        this.#detail = 'the new image reset during its trial';
+        this.#deadline = nowUs + this.#c.trialUs;
+        return;
+      }
+      this.#setPhase(
+        out,
+        'trial',
+        `running ${want} in test mode; watching it for ${this.#c.trialUs / 1e6} s`,
+      );
+      this.#deadline = nowUs + this.#c.trialUs;
+      return;
+    }
+    if (this.#phase === 'transfer' || this.#phase === 'begin') {
+      // The device rebooted mid-transfer: its RAM session is gone, the resume point is not.
+      this.#begin(out);
+    }
+  }
+
+  #onTick(out: Out, nowUs: number): void {
+    if (this.#deadline !== null && nowUs >= this.#deadline) {
+      this.#deadline = null;
+      if (this.#retryRequest) {
+        const r = this.#retryRequest;
+        this.#retryRequest = null;
+        if (r === 'begin' || r === 'status') this.#begin(out);
+        else if (r === 'verify') this.#verify(out);
+        else if (r === 'activate')
+          this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#c.session } });
+        return;
+      }
+      if (this.#phase === 'boot_wait' && this.#resetIfSilent) {
+        this.#resetIfSilent = false;
+        this.#setPhase(out, 'reset', 'no boot yet; asking the device to reset');
+        this.#request(out, 'reset', { type: 'reset', body: {} });
+        return;
+      }
+      if (this.#phase === 'boot_wait') {
+        this.#finish(out, 'failed', 'the device did not come back after activation', nowUs);
+        return;
+      }
+      if (this.#phase === 'trial') {
+        if (this.#detail) {
+          this.#finish(out, 'failed', `${this.#detail}; not confirmed`, nowUs);
+          return;
+        }
+        this.#confirm(out);
+        return;
+      }
+    }
+    if (
+      this.#phase === 'transfer' &&
+      this.#requestInFlight === null &&
+      nowUs - this.#lastProgressUs >= this.#rtoUs()
+    )
+      this.#onTransferTimeout(out, nowUs);
+  }
+
+  // ── plumbing ─────────────────────────────────────────────────────────────────────────────────
+
+  #request(out: Out, kind: RequestKind, message: Message): void {
+    this.#requestInFlight = kind;
+    out.requests.push({ kind, message });
+  }
+
+  #setPhase(out: Out, phase: UpdatePhase, detail: string): void {
+    if (this.#phase === phase && this.#detail === detail) return;
+    this.#phase = phase;
+    out.events.push({ kind: 'phase', phase, detail });
+  }
+
+  #finish(out: Out, phase: UpdatePhase, detail: string, nowUs: number): void {
+    this.#phase = phase;
+    this.#detail = detail;
+    this.#finishedUs = nowUs;
+    this.#deadline = null;
+    this.#retryRequest = null;
+    out.events.push({ kind: 'phase', phase, detail });
+  }
+
+  #output(out: Out, nowUs: number): TransferOutput {
+    let wakeAt: number | undefined;
+    if (!this.finished) {
+      if (this.#deadline !== null) wakeAt = this.#deadline;
+      if (this.#phase === 'transfer' && this.#requestInFlight === null) {
+        const t = this.#lastProgressUs + this.#rtoUs();
+        wakeAt = wakeAt === undefined ? t : Math.min(wakeAt, t);
+      }
+    }
+    return { ...out, ...(wakeAt !== undefined ? { wakeAt: Math.max(wakeAt, nowUs) } : {}) };
+  }
+}
+
+interface Out {
+  requests: { kind: RequestKind; message: Message }[];
+  chunks: Message[];
+  events: TransferEvent[];
+}
