@@ -3,7 +3,7 @@ import { ed25519KeyPairFromSeed } from '@mcubus/protocol';
 import { buildSignedImage } from '../boot/images.js';
 import { provisionBootState, provisionSlot } from '../boot/provision.js';
 import type { Sim } from '../kernel/sim.js';
-import { FlashStorage } from '../update/flash-storage.js';
+import { FlashStorage, type FlashStorageOptions } from '../update/flash-storage.js';
 import type { McuSpec } from './spec.js';
 
 /**
@@ -36,8 +36,11 @@ export function factoryStorage(
   mcu: McuSpec,
   sim: Sim,
   firmware: FactoryFirmware = DEFAULT_FACTORY_FIRMWARE,
+  /** Another flash (a bigger layout, a real part's timing) or receiver configuration. */
+  parts: Partial<Pick<FlashStorageOptions, 'layout' | 'flash' | 'receiver' | 'timing'>> = {},
 ): FlashStorage {
   const storage = new FlashStorage(sim, {
+    ...parts,
     name: `${mcu.name}:flash`,
     device: { hardwareId: mcu.hardwareId, trustedKeys: [SIM_SIGNING_KEY.publicKey] },
   });

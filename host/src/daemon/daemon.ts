@@ -154,6 +154,7 @@ export class Daemon implements DaemonApi {
             firmwareVersion: r.firmwareVersion.split('.').map(Number),
             bootloaderVersion: r.bootloaderVersion.split('.').map(Number),
             mtu: t.mtu,
+            busKind: t.kind,
           };
         },
         journal: (kind, severity, message, extra) => this.#journal(kind, severity, message, extra),

@@ -24,6 +24,8 @@ export interface TransferConfig {
   readonly session: number;
   /** Largest frame the device's route carries (Modbus: 251). */
   readonly mtu: number;
+  /** Largest chunk to use (default 1024; the device's limit and the route's MTU apply too). */
+  readonly chunkSize?: number;
   /** Upper bound on chunks in flight (default 16; the device's own window applies too). */
   readonly maxWindow?: number;
   /** How long the new image must stay healthy before it is confirmed (default 5 s). */
@@ -117,6 +119,9 @@ export class UpdateTransfer {
   #resumedFrom = 0;
   /** Chunk index → host time it was last sent; absent = never sent or acknowledged. */
   readonly #sentAt = new Map<number, number>();
+  /** Chunk index → order of its last transmission (a counter: many chunks leave in the same µs). */
+  readonly #sentOrder = new Map<number, number>();
+  #order = 0;
   readonly #sacked = new Set<number>();
   /** Next never-sent chunk index. */
   #next = 0;
@@ -137,6 +142,7 @@ export class UpdateTransfer {
     this.#img = image;
     this.#c = {
       maxWindow: 16,
+      chunkSize: DEFAULT_CHUNK,
       trialUs: 5_000_000,
       bootTimeoutUs: 30_000_000,
       reopenAfter: 4,
@@ -321,7 +327,7 @@ export class UpdateTransfer {
 
   #learnLimits(b: Extract<Message, { type: 'update_status' }>['body']): void {
     const fit = Math.floor((this.#c.mtu - CHUNK_OVERHEAD) / CHUNK_ALIGN) * CHUNK_ALIGN;
-    const limit = Math.min(b.maxChunk ?? DEFAULT_CHUNK, fit, 4096);
+    const limit = Math.min(b.maxChunk ?? DEFAULT_CHUNK, fit, this.#c.chunkSize, 4096);
     this.#chunkSize = Math.max(CHUNK_ALIGN, Math.floor(limit / CHUNK_ALIGN) * CHUNK_ALIGN);
     this.#window = Math.max(1, Math.min(b.window ?? 8, this.#c.maxWindow));
   }
@@ -358,8 +364,11 @@ export class UpdateTransfer {
       this.#transferStartedUs = nowUs;
       if (received > 0) out.events.push({ kind: 'resumed', fromBytes: received });
     }
-    this.#acked = Math.max(this.#acked, received);
+    // The device's word is final: after a reset it holds only what it had persisted, which can be
+    // less than it had acknowledged.
+    this.#acked = received;
     this.#sentAt.clear();
+    this.#sentOrder.clear();
     this.#sacked.clear();
     this.#next = Math.ceil(this.#acked / this.#chunkSize);
     this.#lastProgressUs = nowUs;
@@ -397,6 +406,7 @@ export class UpdateTransfer {
     this.#sentBytes += bytes;
     if (retransmit) this.#retxBytes += bytes;
     this.#sentAt.set(index, nowUs);
+    this.#sentOrder.set(index, ++this.#order);
   }
 
   /** Sends never-sent chunks while fewer than `window` are outstanding beyond the cumulative ack. */
@@ -421,6 +431,7 @@ export class UpdateTransfer {
       }
       for (let i = Math.floor(this.#acked / this.#chunkSize); i < base; i++) {
         this.#sentAt.delete(i);
+        this.#sentOrder.delete(i);
         this.#sacked.delete(i);
       }
       this.#acked = Math.min(b.cumulative, this.#img.manifest.size);
@@ -434,14 +445,15 @@ export class UpdateTransfer {
       this.#verify(out, nowUs);
       return;
     }
-    // Holes below the highest chunk the device holds were lost: send them again, once per round trip.
-    const highest = sacked.length > 0 ? Math.max(...sacked) : -1;
-    const rtt = this.#srttUs ?? 50_000;
+    // A hole is lost when a chunk sent after its last transmission has arrived (the path keeps
+    // order): only then is it sent again — not while it may still be queued or on the wire.
+    let newestArrived = 0;
+    for (const j of this.#sacked) newestArrived = Math.max(newestArrived, this.#sentOrder.get(j) ?? 0);
     let again = 0;
-    for (let i = base; i < highest; i++) {
+    for (let i = base; i < this.#next; i++) {
       if (this.#sacked.has(i)) continue;
-      const last = this.#sentAt.get(i);
-      if (last !== undefined && nowUs - last < rtt) continue;
+      const order = this.#sentOrder.get(i);
+      if (order === undefined || order >= newestArrived) continue;
       this.#send(out, i, nowUs, true);
       again++;
     }
@@ -462,14 +474,14 @@ export class UpdateTransfer {
       this.#begin(out);
       return;
     }
+    // The oldest unacknowledged chunk goes again (its ack, or a sack, tells what else is missing).
     const base = Math.floor(this.#acked / this.#chunkSize);
-    let again = 0;
-    for (let i = base; i < Math.min(this.#next, base + this.#window); i++) {
+    for (let i = base; i < this.#next; i++) {
       if (this.#sacked.has(i)) continue;
       this.#send(out, i, nowUs, true);
-      again++;
+      out.events.push({ kind: 'retransmit', chunks: 1, why: 'timeout' });
+      break;
     }
-    if (again > 0) out.events.push({ kind: 'retransmit', chunks: again, why: 'timeout' });
     this.#lastProgressUs = nowUs;
   }
 

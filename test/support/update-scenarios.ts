@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type BoardSpec,
+  buildBoard,
+  buildSignedImage,
+  canFrameDurationNs,
+  factoryStorage,
+  type McuSpec,
+  makeLayout,
+  NS_PER_S,
+  SIM_SIGNING_KEY,
+} from '@mcubus/firmware-sim';
+import type { UpdateView } from '@mcubus/host';
+import { daemonOn, settle } from './sim-daemon.js';
+
+/**
+ * Update scenarios for the benchmarks: one device (or a gateway and a node behind it) with a 2.5 MiB
+ * flash, a 1 MiB image, line errors, and the real daemon in virtual time. Goodput = image bytes ÷
+ * time from the first chunk to the last acknowledgement.
+ */
+export type UpdateScenario = 'uart115200' | 'can500k' | 'can1m' | 'modbus115200' | 'via_gateway';
+
+const BIG_FLASH = { layout: makeLayout({ sectorCount: 640 }) };
+
+function node(name: string, address: number, ports: McuSpec['ports']): McuSpec {
+  return { name, address, hardwareId: 'mcubus-bench', ports, watchdogMs: 500 };
+}
+
+export function updateBoard(s: UpdateScenario): { spec: BoardSpec; target: number } {
+  // 1e-5 bit errors on the UART; CAN frames corrupted at the same bit rate (≈130 bits a frame): the
+  // controller retransmits those itself.
+  const uart = (baud: number) => ({ kind: 'uart' as const, name: 'uart0', baud, bitErrorRate: 1e-5 });
+  const can = (bitrate: number) => ({
+    kind: 'can' as const,
+    name: 'can0',
+    bitrate,
+    faults: [{ corrupt: 130e-5 }],
+  });
+  switch (s) {
+    case 'uart115200':
+      return {
+        spec: {
+          name: s,
+          buses: [{ ...uart(115200), ends: ['host', 'dev'] }],
+          host: { buses: ['uart0'] },
+          mcus: [node('dev', 0x10, [{ bus: 'uart0' }])],
+        },
+        target: 0x10,
+      };
+    case 'can500k':
+    case 'can1m':
+      return {
+        spec: {
+          name: s,
+          buses: [can(s === 'can500k' ? 500_000 : 1_000_000)],
+          host: { buses: ['can0'] },
+          mcus: [node('dev', 0x21, [{ bus: 'can0' }])],
+        },
+        target: 0x21,
+      };
+    case 'modbus115200':
+      return {
+        spec: {
+          name: s,
+          buses: [{ kind: 'modbus', name: 'rs485', baud: 115200, bitErrorRate: 1e-5 }],
+          host: { buses: ['rs485'] },
+          mcus: [node('dev', 0x30, [{ bus: 'rs485', modbusAddress: 7 }])],
+        },
+        target: 0x30,
+      };
+    case 'via_gateway':
+      return {
+        spec: {
+          name: s,
+          buses: [{ ...uart(115200), ends: ['host', 'gw'] }, can(500_000)],
+          host: { buses: ['uart0'] },
+          mcus: [
+            {
+              ...node('gw', 0x10, [{ bus: 'uart0' }, { bus: 'can0' }]),
+              hardwareId: 'mcubus-bench-gw',
+              gateway: {},
+            },
+            node('dev', 0x21, [{ bus: 'can0' }]),
+          ],
+        },
+        target: 0x21,
+      };
+  }
+}
+
+/** Runs one update of `size` bytes; returns the finished update's view. */
+export async function runUpdate(
+  s: UpdateScenario,
+  seed: number,
+  size = 1024 * 1024,
+  chunkSize?: number,
+): Promise<UpdateView> {
+  const { spec, target } = updateBoard(s);
+  const board = buildBoard(spec, seed, {
+    storageFor: (m, sim) => factoryStorage(m, sim, undefined, BIG_FLASH),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'mcubus-update-bench-'));
+  try {
+    const { daemon } = daemonOn(board, dir, { trustedKeys: [SIM_SIGNING_KEY.publicKey] });
+    void daemon.start();
+    board.sim.runFor(3 * NS_PER_S);
+    const image = buildSignedImage(
+      { hardwareId: 'mcubus-bench', kind: 0, version: [2, 0, 0], size },
+      SIM_SIGNING_KEY.privateKey,
+    );
+    const view = await settle(
+      board,
+      daemon.update(target, image, { trialMs: 500, ...(chunkSize ? { chunkSize } : {}) }),
+      3_600_000,
+    );
+    void daemon.stop();
+    return view;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Goodput in bytes/s of a finished update's transfer phase. */
+export function goodput(v: UpdateView): number {
+  if (v.transferStartedUs === null || v.transferEndedUs === null) return 0;
+  return (v.size - v.resumedFrom) / ((v.transferEndedUs - v.transferStartedUs) / 1e6);
+}
+
+/** ISO-TP payload rate of back-to-back consecutive frames (7 data bytes of 8) at `bitrate`. */
+export function isoTpCeiling(bitrate: number): number {
+  const ns = canFrameDurationNs(
+    {
+      id: 0x18da21f1,
+      extended: true,
+      fd: false,
+      data: new Uint8Array([0x21, 0x55, 0xaa, 0x55, 0xaa, 0x55, 0xaa, 0x55]),
+    },
+    { nominalBitrate: bitrate },
+  );
+  // Plus 3 bits of interframe space.
+  return (7 * 1e9) / (ns + (3 * 1e9) / bitrate);
+}
