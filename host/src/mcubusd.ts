@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SIM_SIGNING_KEY } from '@mcubus/firmware-sim';
 import { pino } from 'pino';
 import { startApiServer } from './api/server.js';
 import { formatStatus } from './cli/format.js';
@@ -14,6 +16,7 @@ import { type Runtime, realRuntime } from './daemon/runtime.js';
 import { startEmbeddedBoard } from './daemon/sim-board.js';
 import { transportsFromConfig } from './daemon/transports-from-config.js';
 import { Registry } from './registry/registry.js';
+import { readPublicKey } from './update/image-files.js';
 
 export const VERSION = '0.1.0';
 
@@ -78,6 +81,15 @@ async function main(argv: string[]): Promise<number> {
   const embedded = config.simulator ? startEmbeddedBoard(config.simulator) : null;
   const runtime: Runtime = embedded?.runtime ?? realRuntime();
   const transports = transportsFromConfig(config, { runtime, board: embedded?.board ?? null, log });
+  let trustedKeys: KeyObject[];
+  try {
+    trustedKeys = config.updates.trustedKeys.map(readPublicKey);
+  } catch (e) {
+    console.error(`mcubusd: updates.trustedKeys: ${(e as Error).message}`);
+    return 2;
+  }
+  // The simulated MCUs trust the simulator's own signing key: so does a daemon driving them.
+  if (embedded) trustedKeys.push(SIM_SIGNING_KEY.publicKey);
   const daemon = new Daemon({
     version: VERSION,
     transports,
@@ -103,6 +115,9 @@ async function main(argv: string[]): Promise<number> {
     ...(config.services.heartbeatPeriodMs !== undefined
       ? { heartbeatPeriodMs: config.services.heartbeatPeriodMs }
       : {}),
+    // The time-sync exchange rate adapts below this period (docs/time.md).
+    time: { estimator: { maxPeriodUs: config.services.timeSyncPeriodMs * 1000 } },
+    trustedKeys,
   });
   embedded?.driver.start();
   await daemon.start();

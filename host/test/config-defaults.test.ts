@@ -25,6 +25,7 @@ describe('defaults', () => {
         requestTimeoutMs: 500,
         requestRetries: 3,
       },
+      updates: { trustedKeys: [] },
       log: { level: 'info' },
     });
   });

@@ -51,6 +51,7 @@ describe('configuration examples', () => {
           requestTimeoutMs: 500,
           requestRetries: 3,
         },
+        updates: { trustedKeys: ['/etc/mcubus/release.pub.pem'] },
         log: { level: 'info' },
       },
     });

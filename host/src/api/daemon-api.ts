@@ -128,6 +128,38 @@ export interface TelemetryQuery {
   readonly limit?: number;
 }
 
+/** One device's update: under way, or the last one that finished. */
+export interface UpdateStatusView {
+  readonly device: number;
+  readonly version: string;
+  /** 'app' | 'bootloader' */
+  readonly kind: string;
+  /** probe | begin | transfer | verify | activate | boot_wait | reset | trial | confirm | done | failed | rolled_back | cancelled */
+  readonly phase: string;
+  readonly detail: string;
+  readonly size: number;
+  /** Bytes the device has acknowledged. */
+  readonly acked: number;
+  /** Bytes the device already held when the transfer started (resumed). */
+  readonly resumedFrom: number;
+  readonly sentBytes: number;
+  readonly retransmittedBytes: number;
+  readonly chunkSize: number;
+  readonly window: number;
+  /** Transfer goodput so far, bytes/s. */
+  readonly rateBps: number | null;
+  readonly etaS: number | null;
+}
+
+/** An update to start: the image and its signed manifest envelope. */
+export interface UpdateRequest {
+  readonly image: Uint8Array;
+  readonly envelope: Uint8Array;
+  readonly allowDowngrade?: boolean;
+  readonly chunkSize?: number;
+  readonly trialMs?: number;
+}
+
 export interface DaemonApi {
   status(): StatusView;
   devices(): DeviceView[];
@@ -145,6 +177,14 @@ export interface DaemonApi {
   time(): TimeView[];
   /** Stored telemetry. */
   telemetry(query: TelemetryQuery): TelemetryView[];
+  /** Starts an update; refused (with a code) before anything is sent when the image must not go. */
+  startUpdate(
+    address: number,
+    request: UpdateRequest,
+  ): { ok: true } | { ok: false; code: string; message: string };
+  /** Updates under way and the last finished one of each device. */
+  updates(): UpdateStatusView[];
+  cancelUpdate(address: number): boolean;
   /** Sends any request message ({type, body} as in docs/protocol.md §4) and returns the answer. */
   request(
     address: number,

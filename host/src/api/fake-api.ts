@@ -9,6 +9,8 @@ import type {
   TelemetryQuery,
   TelemetryView,
   TimeView,
+  UpdateRequest,
+  UpdateStatusView,
 } from './daemon-api.js';
 
 /**
@@ -317,6 +319,49 @@ export class FakeDaemonApi implements DaemonApi {
     );
     const ordered = query.sinceId === undefined ? [...rows].reverse() : rows;
     return ordered.slice(0, query.limit ?? 1000);
+  }
+
+  /** Updates: 0x21 mid-transfer; starting one for an unknown device is refused. */
+  updateList: UpdateStatusView[] = [
+    {
+      device: 0x21,
+      version: '1.3.0',
+      kind: 'app',
+      phase: 'transfer',
+      detail: 'sending',
+      size: 262_144,
+      acked: 131_072,
+      resumedFrom: 0,
+      sentBytes: 135_168,
+      retransmittedBytes: 1024,
+      chunkSize: 512,
+      window: 8,
+      rateBps: 10_100,
+      etaS: 13,
+    },
+  ];
+
+  startUpdate(
+    address: number,
+    request: UpdateRequest,
+  ): { ok: true } | { ok: false; code: string; message: string } {
+    this.calls.push({
+      method: 'startUpdate',
+      args: [address, { ...request, image: request.image.length, envelope: request.envelope.length }],
+    });
+    if (!this.devicesList.some((d) => d.address === address))
+      return { ok: false, code: 'unknown_device', message: `no device at 0x${address.toString(16)}` };
+    return { ok: true };
+  }
+
+  updates(): UpdateStatusView[] {
+    this.calls.push({ method: 'updates', args: [] });
+    return this.updateList;
+  }
+
+  cancelUpdate(address: number): boolean {
+    this.calls.push({ method: 'cancelUpdate', args: [address] });
+    return this.updateList.some((u) => u.device === address);
   }
 
   subscribe(listener: (event: EventView) => void): () => void {

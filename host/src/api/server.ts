@@ -1,7 +1,9 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import type { DaemonApi, EventView, TelemetryQuery } from './daemon-api.js';
+import { isAbsolute } from 'node:path';
+import { ImageFileError, manifestPathFor, readImageFile, readManifestFile } from '../update/image-files.js';
+import type { DaemonApi, EventView, TelemetryQuery, UpdateRequest } from './daemon-api.js';
 import {
   ApiError,
   bearerToken,
@@ -237,6 +239,25 @@ async function handleRequest(
       only('GET');
       return sendJson(res, 200, api.telemetry(telemetryQuery(url.searchParams, address)));
     }
+    if (route.length === 3 && route[0] === 'devices' && route[2] === 'update') {
+      only('POST');
+      const a = address(route[1]!);
+      const body = asObject(await readJsonBody(req));
+      const request = readUpdateRequest(body);
+      const r = api.startUpdate(a, request);
+      if (!r.ok) throw new ApiError(r.code === 'unknown_device' ? 404 : 409, r.code, r.message);
+      return sendJson(res, 202, { started: true });
+    }
+    if (route.length === 4 && route[0] === 'devices' && route[2] === 'update' && route[3] === 'cancel') {
+      only('POST');
+      const a = address(route[1]!);
+      if (!api.cancelUpdate(a)) throw new ApiError(404, 'no_update', `no update under way for ${a}`);
+      return sendJson(res, 200, { cancelled: true });
+    }
+    if (route.length === 1 && route[0] === 'updates') {
+      only('GET');
+      return sendJson(res, 200, api.updates());
+    }
     if (route.length === 1 && route[0] === 'events') {
       only('GET');
       return sendJson(res, 200, api.events(eventQuery(url.searchParams, address)));
@@ -286,6 +307,45 @@ function eventQuery(
   const limit = limitParam(q);
   if (limit !== undefined) out.limit = limit;
   return out;
+}
+
+/**
+ * POST /v1/devices/:address/update: {"image": "/abs/path.bin", "manifest"?: "/abs/path.bin.manifest",
+ * "allowDowngrade"?: bool, "chunkSize"?: 16–4096, "trialMs"?: 0–600000}. The daemon reads the files
+ * (the CLI passes absolute paths): images are too big for a JSON body.
+ */
+function readUpdateRequest(body: Record<string, unknown>): UpdateRequest {
+  const path = (k: string) => {
+    const v = body[k];
+    if (typeof v !== 'string' || !isAbsolute(v))
+      throw new ApiError(400, 'bad_request', `"${k}" must be an absolute file path`);
+    return v;
+  };
+  const imagePath = path('image');
+  const manifestPath = body.manifest === undefined ? manifestPathFor(imagePath) : path('manifest');
+  const int = (k: string, min: number, max: number) => {
+    const v = body[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new ApiError(400, 'bad_request', `"${k}" must be an integer ${min}–${max}`);
+    return v;
+  };
+  if (body.allowDowngrade !== undefined && typeof body.allowDowngrade !== 'boolean')
+    throw new ApiError(400, 'bad_request', '"allowDowngrade" must be true or false');
+  const chunkSize = int('chunkSize', 16, 4096);
+  const trialMs = int('trialMs', 0, 600_000);
+  try {
+    return {
+      image: readImageFile(imagePath),
+      envelope: readManifestFile(manifestPath),
+      ...(body.allowDowngrade === true ? { allowDowngrade: true } : {}),
+      ...(chunkSize !== undefined ? { chunkSize } : {}),
+      ...(trialMs !== undefined ? { trialMs } : {}),
+    };
+  } catch (e) {
+    if (e instanceof ImageFileError) throw new ApiError(400, `image_${e.code}`, e.message);
+    throw e;
+  }
 }
 
 const MAX_TELEMETRY_LIMIT = 100_000;

@@ -9,6 +9,7 @@ import type {
   TelemetryQuery,
   TelemetryView,
   TimeView,
+  UpdateStatusView,
 } from '../api/daemon-api.js';
 import { SseParser } from '../api/sse.js';
 
@@ -71,6 +72,24 @@ export class ApiClient {
   /** One device's health and its health events, newest first (`limit` of them at most). */
   healthOf(address: number, limit?: number): Promise<HealthDetail> {
     return this.call('GET', `/v1/health/${address}${query({ limit })}`);
+  }
+  startUpdate(
+    address: number,
+    body: {
+      image: string;
+      manifest?: string;
+      allowDowngrade?: boolean;
+      chunkSize?: number;
+      trialMs?: number;
+    },
+  ): Promise<{ started: boolean }> {
+    return this.call('POST', `/v1/devices/${address}/update`, body);
+  }
+  updates(): Promise<UpdateStatusView[]> {
+    return this.call('GET', '/v1/updates');
+  }
+  cancelUpdate(address: number): Promise<{ cancelled: boolean }> {
+    return this.call('POST', `/v1/devices/${address}/update/cancel`, {});
   }
   time(): Promise<TimeView[]> {
     return this.call('GET', '/v1/time');

@@ -7,6 +7,7 @@ import type {
   StatusView,
   TelemetryView,
   TimeView,
+  UpdateStatusView,
 } from '../api/daemon-api.js';
 import { formatAddress } from '../api/http-util.js';
 
@@ -259,4 +260,42 @@ export function telemetryTable(rows: readonly TelemetryView[], aligned: boolean)
     String(r.deviceUs),
   ]);
   return table(['HOST TIME (ALIGNED)', 'BOUND', 'DEVICE', 'CHANNEL', 'VALUE', 'DEVICE TIME (µs)'], body);
+}
+
+const TERMINAL_PHASES = ['done', 'failed', 'rolled_back', 'cancelled'];
+
+export function updateFinished(u: UpdateStatusView): boolean {
+  return TERMINAL_PHASES.includes(u.phase);
+}
+
+function kib(n: number): string {
+  return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KiB`;
+}
+
+/** One line of progress: phase, bar, bytes, rate, ETA (or the outcome). */
+export function updateLine(u: UpdateStatusView): string {
+  const pct = u.size > 0 ? Math.floor((100 * u.acked) / u.size) : 0;
+  const bar = `[${'#'.repeat(Math.floor(pct / 5)).padEnd(20, '.')}]`;
+  const rate = u.rateBps !== null ? `${(u.rateBps / 1000).toFixed(1)} kB/s` : '-';
+  const eta = u.etaS !== null ? `ETA ${u.etaS} s` : '';
+  const head = `${formatAddress(u.device)} ${u.kind} ${u.version}`;
+  if (updateFinished(u)) return `${head}  ${u.phase}: ${u.detail}`;
+  return `${head}  ${u.phase.padEnd(9)} ${bar} ${String(pct).padStart(3)}%  ${kib(u.acked)} / ${kib(u.size)}  ${rate}  ${eta}`.trimEnd();
+}
+
+export function updateTable(list: readonly UpdateStatusView[]): string {
+  if (list.length === 0) return 'no updates';
+  return table(
+    ['DEVICE', 'VERSION', 'KIND', 'PHASE', 'PROGRESS', 'RATE', 'RETRANSMITTED', 'DETAIL'],
+    list.map((u) => [
+      formatAddress(u.device),
+      u.version,
+      u.kind,
+      u.phase,
+      `${kib(u.acked)} / ${kib(u.size)}${u.resumedFrom > 0 ? ` (resumed at ${kib(u.resumedFrom)})` : ''}`,
+      u.rateBps !== null ? `${(u.rateBps / 1000).toFixed(1)} kB/s` : '-',
+      kib(u.retransmittedBytes),
+      u.detail,
+    ]),
+  );
 }

@@ -1,7 +1,9 @@
+import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatAddress, parseAddress } from '../api/http-util.js';
 import { decodeCommand } from '../commands/decode.js';
 import { demoCommand } from '../commands/demo.js';
+import { imageCommand } from '../commands/image.js';
 import { ApiClient, ApiResponseError, DaemonUnreachableError } from './client.js';
 import {
   deviceTable,
@@ -13,6 +15,9 @@ import {
   healthTable,
   telemetryTable,
   timeTable,
+  updateFinished,
+  updateLine,
+  updateTable,
 } from './format.js';
 
 export interface CliIo {
@@ -51,6 +56,11 @@ Usage:
   mcubus time                   every device clock against the host's: offset, skew, error bound
   mcubus telemetry [--aligned] [--device ADDR] [--channel N] [--limit N]
                                 stored telemetry; --aligned puts all devices on the host timeline
+  mcubus update ADDR IMAGE [--manifest M] [--allow-downgrade]
+                                update a device's firmware (or bootloader) with a signed image,
+                                with live progress; mcubus update status | cancel ADDR
+  mcubus image keygen|sign|inspect …
+                                Ed25519 keys, signed manifests, and a look at an image (local)
   mcubus ping ADDR [--timeout MS]
                                 ping a device (ADDR decimal or 0x hex)
   mcubus send ADDR TYPE [JSON-BODY] [--timeout MS]
@@ -105,6 +115,30 @@ devices sent them — raw device counter (µs), arrival time, value. With --alig
 host time it was taken (ISO 8601 with µs) with its error bound, all devices merged in the order their
 samples were really taken; samples that arrived before their device's clock was known are listed
 last as "not aligned yet". The raw device time is always kept.`,
+  update: `Usage: mcubus update ADDR IMAGE [--manifest M] [--allow-downgrade] [--chunk N] [--trial MS]
+                     [--no-wait] [--json]
+       mcubus update status [--json]
+       mcubus update cancel ADDR
+
+Updates the device at ADDR with IMAGE (raw binary, or Intel HEX when it ends in .hex) and its signed
+manifest (default IMAGE.manifest, made by \`mcubus image sign\`). The daemon refuses, before sending a
+byte, an image whose signature does not verify with a trusted key, that is for another hardware id,
+or that is not newer than what runs (--allow-downgrade sends it anyway; the device still refuses a
+lower security counter). Then: transfer (resumes where the device stands after any interruption),
+verify, activate, the new image boots in test mode, must stay healthy for --trial MS (default 5000),
+and is confirmed; if it does not come up the device's bootloader reverts and the update ends
+"rolled_back". Progress is shown until the end (exit 0 when done, 1 otherwise); --no-wait returns
+once started. \`status\` lists updates under way and the last result per device. docs/updates.md.`,
+  image: `Usage: mcubus image keygen --out KEY.pem [--force] [--simulator]
+       mcubus image sign IMAGE --key KEY.pem --hardware-id ID --version X.Y.Z
+                         [--kind app|bootloader] [--security-counter N] [--load-address A] [--out M]
+       mcubus image inspect IMAGE [--manifest M] [--key PUB.pem] [--json]
+
+keygen writes an Ed25519 private key (PEM, mode 600) and KEY.pub.pem, the public key to list in the
+daemon's updates.trustedKeys (--simulator writes the simulated board's fixed key instead, which its
+MCUs trust: for trying updates on \`npm start\`; never for real parts). sign writes IMAGE.manifest: the manifest (hardware id, kind, version,
+security counter, size, SHA-256) signed with the key. inspect shows a manifest, checks the image
+against it and, with --key, the signature. IMAGE may be raw binary or Intel HEX (.hex).`,
   ping: `Usage: mcubus ping ADDR [--timeout MS] [--json]
 
 Pings a device and prints the round-trip time. Exit status 1 when it does not answer.`,
@@ -153,6 +187,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   if (command === 'demo') return demoCommand();
   if (command === 'decode') return decodeCommand(rest, { stream: values.stream ?? false });
+  if (command === 'image') {
+    const o: Record<string, string | boolean> = {};
+    for (const k of ['key', 'version', 'kind', 'out', 'manifest'] as const)
+      if (values[k] !== undefined) o[k] = values[k]!;
+    if (values['hardware-id'] !== undefined) o.hardwareId = values['hardware-id'];
+    if (values['security-counter'] !== undefined) o.securityCounter = values['security-counter'];
+    if (values['load-address'] !== undefined) o.loadAddress = values['load-address'];
+    if (values.force) o.force = true;
+    if (values.simulator) o.simulator = true;
+    if (values.json) o.json = true;
+    return imageCommand(rest, o, { out, err });
+  }
 
   let client: ApiClient;
   let socketPath: string | undefined;
@@ -288,6 +334,53 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         out(json ? JSON.stringify(rows, null, 2) : telemetryTable(rows, values.aligned ?? false));
         return EXIT.ok;
       }
+      case 'update': {
+        if (rest[0] === 'status') {
+          noArgs(rest, 1);
+          const list = await client.updates();
+          out(json ? JSON.stringify(list, null, 2) : updateTable(list));
+          return EXIT.ok;
+        }
+        if (rest[0] === 'cancel') {
+          noArgs(rest, 2, 2);
+          const a = address(rest[1]!);
+          await client.cancelUpdate(a);
+          out(`${formatAddress(a)}: update cancelled`);
+          return EXIT.ok;
+        }
+        noArgs(rest, 2, 2);
+        const a = address(rest[0]!);
+        const chunk = optInt('--chunk', values.chunk, 16, 4096);
+        const trial = optInt('--trial', values.trial, 0, 600_000);
+        await client.startUpdate(a, {
+          image: resolvePath(rest[1]!),
+          ...(values.manifest !== undefined ? { manifest: resolvePath(values.manifest) } : {}),
+          ...(values['allow-downgrade'] ? { allowDowngrade: true } : {}),
+          ...(chunk !== undefined ? { chunkSize: chunk } : {}),
+          ...(trial !== undefined ? { trialMs: trial } : {}),
+        });
+        if (values['no-wait']) {
+          out(`${formatAddress(a)}: update started (mcubus update status)`);
+          return EXIT.ok;
+        }
+        // Live progress: one line redrawn on a terminal, a line per change elsewhere.
+        const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
+        let last = '';
+        for (;;) {
+          const u = (await client.updates()).find((x) => x.device === a);
+          if (u) {
+            const line = json ? JSON.stringify(u) : updateLine(u);
+            if (line !== last) {
+              if (tty && !json) io.stdout.write(`\r\x1b[K${line}${updateFinished(u) ? '\n' : ''}`);
+              else out(line);
+              last = line;
+            }
+            if (updateFinished(u)) return u.phase === 'done' ? EXIT.ok : EXIT.failed;
+          }
+          if (io.signal?.aborted) return EXIT.ok;
+          await sleep(500, io.signal);
+        }
+      }
       case 'ping': {
         noArgs(rest, 1, 1);
         const a = address(rest[0]!);
@@ -363,6 +456,20 @@ function parse(argv: string[]) {
       interval: { type: 'string' },
       stream: { type: 'boolean' },
       aligned: { type: 'boolean' },
+      manifest: { type: 'string' },
+      'allow-downgrade': { type: 'boolean' },
+      chunk: { type: 'string' },
+      trial: { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      key: { type: 'string' },
+      'hardware-id': { type: 'string' },
+      version: { type: 'string' },
+      kind: { type: 'string' },
+      'security-counter': { type: 'string' },
+      'load-address': { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean' },
+      simulator: { type: 'boolean' },
       channel: { type: 'string' },
     },
   });

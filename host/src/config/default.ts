@@ -24,6 +24,8 @@ export function embeddedDefaultConfig(): DaemonConfig {
       { address: 0x30, name: 'node-m', bus: 'rs485' },
     ],
     services: SERVICE_DEFAULTS,
+    // With a simulator, the simulated MCUs' signing key is trusted as well (mcubusd adds it).
+    updates: { trustedKeys: [] },
     log: { level: 'info' },
   };
 }

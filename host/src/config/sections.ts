@@ -6,6 +6,7 @@ import type {
   LogLevel,
   ServicesConfig,
   SimulatorConfig,
+  UpdatesConfig,
 } from './types.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -113,6 +114,19 @@ export function readServices(r: Reader, value: unknown, path: Path): ServicesCon
         }
       : {}),
   };
+}
+
+export function readUpdates(r: Reader, value: unknown, path: Path): UpdatesConfig {
+  if (value === undefined) return { trustedKeys: [] };
+  const m = r.map(value, path, ['trustedKeys']);
+  if (m === undefined || m.trustedKeys === undefined) return { trustedKeys: [] };
+  const list = r.list(m.trustedKeys, [...path, 'trustedKeys']) ?? [];
+  const keys: string[] = [];
+  list.forEach((v, i) => {
+    const p = r.string(v, [...path, 'trustedKeys', i]);
+    if (p !== undefined) keys.push(p);
+  });
+  return { trustedKeys: keys };
 }
 
 export function readLog(r: Reader, value: unknown, path: Path): LogConfig {

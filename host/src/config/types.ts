@@ -101,6 +101,11 @@ export interface ServicesConfig {
   readonly heartbeatPeriodMs?: number;
 }
 
+export interface UpdatesConfig {
+  /** PEM files of the Ed25519 public keys an image's manifest must be signed with. */
+  readonly trustedKeys: readonly string[];
+}
+
 export interface LogConfig {
   readonly level: LogLevel;
 }
@@ -112,5 +117,6 @@ export interface DaemonConfig {
   readonly buses: readonly BusConfig[];
   readonly devices: readonly DeviceConfig[];
   readonly services: ServicesConfig;
+  readonly updates: UpdatesConfig;
   readonly log: LogConfig;
 }

@@ -2,10 +2,10 @@ import type { Result } from '@mcubus/protocol';
 import { readBus } from './buses.js';
 import type { ConfigError } from './errors.js';
 import { type Locate, type Path, Reader } from './reader.js';
-import { readApi, readDevice, readLog, readServices, readSimulator } from './sections.js';
+import { readApi, readDevice, readLog, readServices, readSimulator, readUpdates } from './sections.js';
 import type { BusConfig, DaemonConfig, DeviceConfig } from './types.js';
 
-const TOP_KEYS = ['stateDir', 'api', 'simulator', 'buses', 'devices', 'services', 'log'];
+const TOP_KEYS = ['stateDir', 'api', 'simulator', 'buses', 'devices', 'services', 'updates', 'log'];
 export const DEFAULT_STATE_DIR = '/var/lib/mcubus';
 
 /**
@@ -28,13 +28,14 @@ export function validateConfig(
   const deviceSlots = readAll(r, m, 'devices', false, (v, p) => readDevice(r, v, p));
   const services = readServices(r, m.services, ['services']);
   const log = readLog(r, m.log, ['log']);
+  const updates = readUpdates(r, m.updates, ['updates']);
   crossCheck(r, busSlots, deviceSlots, 'simulator' in m);
   if (r.errors.length > 0) return { ok: false, error: r.errors };
   const buses = busSlots.filter((b) => b !== undefined);
   const devices = deviceSlots.filter((d) => d !== undefined);
   return {
     ok: true,
-    value: { stateDir, api, ...(simulator ? { simulator } : {}), buses, devices, services, log },
+    value: { stateDir, api, ...(simulator ? { simulator } : {}), buses, devices, services, updates, log },
   };
 }
 

@@ -1,6 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import {
   DeviceMode,
+  decodeEnvelope,
+  decodeManifest,
   decodeRawFrame,
   enumName,
   HealthLevel,
@@ -18,6 +20,8 @@ import type {
   TelemetryQuery,
   TelemetryView,
   TimeView,
+  UpdateRequest,
+  UpdateStatusView,
 } from '../api/daemon-api.js';
 import { HealthMonitor } from '../health/monitor.js';
 import { RegisterHealth, type RegisterProbe, thirdPartyAddress } from '../health/register-health.js';
@@ -35,7 +39,7 @@ import {
   type TimeServiceConfig,
 } from '../time/time-service.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transports/transport.js';
-import { UpdateManager, type UpdateOptions, type UpdateView } from '../update/manager.js';
+import { UpdateManager, type UpdateOptions, UpdateRefused, type UpdateView } from '../update/manager.js';
 import type { UpdateImage } from '../update/transfer.js';
 import { HostRouter, type PinnedRoute } from './router.js';
 import type { Runtime } from './runtime.js';
@@ -1006,8 +1010,57 @@ export class Daemon implements DaemonApi {
   }
 
   /** Updates under way and the last finished one per device. */
-  updates(): UpdateView[] {
-    return this.#updates.list();
+  updates(): UpdateStatusView[] {
+    return this.#updates.list().map((v) => ({
+      device: v.device,
+      version: v.version,
+      kind: v.kind,
+      phase: v.phase,
+      detail: v.detail,
+      size: v.size,
+      acked: v.acked,
+      resumedFrom: v.resumedFrom,
+      sentBytes: v.sentBytes,
+      retransmittedBytes: v.retransmittedBytes,
+      chunkSize: v.chunkSize,
+      window: v.window,
+      rateBps: v.rateBps,
+      etaS: v.etaS,
+    }));
+  }
+
+  startUpdate(
+    address: number,
+    r: UpdateRequest,
+  ): { ok: true } | { ok: false; code: string; message: string } {
+    const decoded = decodeEnvelope(r.envelope);
+    const manifest = decoded.ok ? decodeManifest(decoded.value.manifest) : null;
+    if (!manifest?.ok) {
+      return {
+        ok: false,
+        code: 'bad_manifest',
+        message: decoded.ok
+          ? manifest?.ok === false
+            ? manifest.error.message
+            : 'bad manifest'
+          : decoded.error.message,
+      };
+    }
+    try {
+      void this.update(
+        address,
+        { image: r.image, envelope: r.envelope, manifest: manifest.value },
+        {
+          ...(r.allowDowngrade ? { allowDowngrade: true } : {}),
+          ...(r.chunkSize !== undefined ? { chunkSize: r.chunkSize } : {}),
+          ...(r.trialMs !== undefined ? { trialMs: r.trialMs } : {}),
+        },
+      );
+      return { ok: true };
+    } catch (e) {
+      if (e instanceof UpdateRefused) return { ok: false, code: e.code, message: e.message };
+      throw e;
+    }
   }
 
   // ── control API ──────────────────────────────────────────────────────────────────────────────
