@@ -260,6 +260,48 @@ describe('time and telemetry routes', () => {
   });
 });
 
+describe('update routes', () => {
+  it('POST /v1/devices/:address/update reads the files the body names; GET /v1/updates lists', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mcubus-api-upd-'));
+    try {
+      const img = join(d, 'fw.bin');
+      writeFileSync(img, Buffer.alloc(100, 3));
+      writeFileSync(`${img}.manifest`, Buffer.from([1, 2, 3]));
+      const post = (address: string, body: unknown) =>
+        call({ socketPath }, 'POST', `/v1/devices/${address}/update`, { body: JSON.stringify(body) });
+      const r = await post('0x21', { image: img, trialMs: 100 });
+      expect(r.status).toBe(202);
+      expect(api.calls.at(-1)).toEqual({
+        method: 'startUpdate',
+        args: [0x21, { image: 100, envelope: 3, trialMs: 100 }],
+      });
+      for (const [body, code] of [
+        [{ image: 'fw.bin' }, 'bad_request'],
+        [{ image: join(d, 'missing.bin') }, 'image_unreadable'],
+        [{ image: img, chunkSize: 5 }, 'bad_request'],
+        [{ image: img, allowDowngrade: 'yes' }, 'bad_request'],
+      ] as const) {
+        const bad = await post('0x21', body);
+        expect(bad.status, JSON.stringify(body)).toBe(400);
+        expect((bad.json as { error: { code: string } }).error.code).toBe(code);
+      }
+      expect((await post('0x55', { image: img })).status).toBe(404);
+      const list = await call({ socketPath }, 'GET', '/v1/updates');
+      expect((list.json as { device: number; phase: string }[]).map((u) => [u.device, u.phase])).toEqual([
+        [0x21, 'done'],
+      ]);
+      expect(
+        (await call({ socketPath }, 'POST', '/v1/devices/0x21/update/cancel', { body: '{}' })).status,
+      ).toBe(200);
+      expect(
+        (await call({ socketPath }, 'POST', '/v1/devices/0x30/update/cancel', { body: '{}' })).status,
+      ).toBe(404);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('health routes', () => {
   it("GET /v1/health lists every device's health", async () => {
     const r = await call({ socketPath }, 'GET', '/v1/health');

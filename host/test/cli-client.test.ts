@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -218,6 +218,79 @@ describe('mcubus time / telemetry', () => {
     expect(api.calls.at(-1)).toEqual({ method: 'telemetry', args: [{ device: 0x21, channel: 1, limit: 3 }] });
     const bad = await cli(['telemetry', '--channel', 'x', '--socket', socketPath]);
     expect(bad.code).toBe(2);
+  });
+});
+
+describe('mcubus image / update', () => {
+  it('keygen, sign and inspect an image locally', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mcubus-cli-img-'));
+    try {
+      const key = join(d, 'k.pem');
+      const img = join(d, 'app.bin');
+      writeFileSync(img, Buffer.alloc(3000, 7));
+      expect((await cli(['image', 'keygen', '--out', key])).code).toBe(0);
+      expect((await cli(['image', 'keygen', '--out', key])).stderr).toContain(
+        'exists; --force overwrites it',
+      );
+      const signed = await cli([
+        'image',
+        'sign',
+        img,
+        '--key',
+        key,
+        '--hardware-id',
+        'hw-1',
+        '--version',
+        '1.4.2',
+      ]);
+      expect(signed.code).toBe(0);
+      expect(signed.stdout).toContain(`→ ${img}.manifest`);
+      const ok = await cli(['image', 'inspect', img, '--key', join(d, 'k.pub.pem'), '--json']);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({
+        hardwareId: 'hw-1',
+        version: '1.4.2',
+        size: 3000,
+        imageMatches: true,
+        signature: 'valid',
+      });
+      // Another key, or other bytes: inspect says so and fails.
+      await cli(['image', 'keygen', '--out', join(d, 'other.pem')]);
+      const wrongKey = await cli(['image', 'inspect', img, '--key', join(d, 'other.pub.pem')]);
+      expect(wrongKey.code).toBe(1);
+      expect(wrongKey.stdout).toMatch(/signature:\s+INVALID/);
+      writeFileSync(img, Buffer.alloc(3000, 8));
+      expect((await cli(['image', 'inspect', img])).stdout).toMatch(/image:\s+DOES NOT match/);
+      expect(
+        (await cli(['image', 'sign', img, '--key', key, '--hardware-id', 'x', '--version', '1'])).code,
+      ).toBe(2);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('update starts through the API with absolute paths and follows progress to the end', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mcubus-cli-upd-'));
+    try {
+      const img = join(d, 'app.bin');
+      writeFileSync(img, Buffer.alloc(2048, 1));
+      writeFileSync(`${img}.manifest`, Buffer.from([0xa0]));
+      const r = await cli(['update', '0x21', img, '--chunk', '256', '--socket', socketPath]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n').at(-1)).toBe('0x21 app 9.9.9  done: running 9.9.9, confirmed');
+      const call = api.calls.find((c) => c.method === 'startUpdate')!;
+      expect(call.args).toEqual([0x21, { image: 2048, envelope: 1, chunkSize: 256 }]);
+      const refused = await cli(['update', '0x55', img, '--socket', socketPath]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('no device at 0x55');
+      const status = await cli(['update', 'status', '--socket', socketPath]);
+      expect(status.stdout.split('\n')[0]).toMatch(
+        /^DEVICE\s+VERSION\s+KIND\s+PHASE\s+PROGRESS\s+RATE\s+RETRANSMITTED\s+DETAIL$/,
+      );
+      expect(status.stdout).toMatch(/0x21\s+9\.9\.9\s+app\s+done\s+2\.0 KiB \/ 2\.0 KiB/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 

@@ -351,6 +351,26 @@ export class FakeDaemonApi implements DaemonApi {
     });
     if (!this.devicesList.some((d) => d.address === address))
       return { ok: false, code: 'unknown_device', message: `no device at 0x${address.toString(16)}` };
+    // The fake finishes at once.
+    this.updateList = [
+      ...this.updateList.filter((u) => u.device !== address),
+      {
+        device: address,
+        version: '9.9.9',
+        kind: 'app',
+        phase: 'done',
+        detail: 'running 9.9.9, confirmed',
+        size: request.image.length,
+        acked: request.image.length,
+        resumedFrom: 0,
+        sentBytes: request.image.length,
+        retransmittedBytes: 0,
+        chunkSize: 512,
+        window: 8,
+        rateBps: 10_000,
+        etaS: null,
+      },
+    ];
     return { ok: true };
   }
 

@@ -371,8 +371,9 @@ export class UpdateTransfer {
     this.#sentOrder.clear();
     this.#sacked.clear();
     this.#next = Math.ceil(this.#acked / this.#chunkSize);
+    // Only acknowledged progress resets the timeout count: a device that answers BEGIN but never
+    // stores a chunk must not keep the update going for ever.
     this.#lastProgressUs = nowUs;
-    this.#timeouts = 0;
     if (this.#acked >= this.#img.manifest.size) {
       this.#verify(out, nowUs);
       return;

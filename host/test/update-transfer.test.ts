@@ -1,0 +1,182 @@
+import { buildSack, type Message, sha256Digest, UpdateState } from '@mcubus/protocol';
+import { describe, expect, it } from 'vitest';
+import { type TransferOutput, UpdateTransfer } from '../src/update/transfer.js';
+
+const SIZE = 8 * 1024;
+const image = new Uint8Array(SIZE).map((_, i) => (i * 7) & 0xff);
+const manifest = {
+  hardwareId: 'hw',
+  kind: 0 as const,
+  version: [2, 0, 0],
+  securityCounter: 0,
+  sha256: sha256Digest(image),
+  size: SIZE,
+};
+
+function transfer(overrides: Partial<ConstructorParameters<typeof UpdateTransfer>[1]> = {}) {
+  return new UpdateTransfer(
+    { image, envelope: new Uint8Array([1]), manifest },
+    { session: 9, mtu: 4096, chunkSize: 1024, ...overrides },
+  );
+}
+
+const status = (body: Partial<Extract<Message, { type: 'update_status' }>['body']>): Message => ({
+  type: 'update_status',
+  body: { session: 9, state: UpdateState.receiving, ...body },
+});
+const offsets = (o: TransferOutput) => o.chunks.map((m) => (m.body as { offset: number }).offset);
+const ack = (cumulative: number, storedBeyond: number[] = []) =>
+  ({
+    type: 'ack',
+    body: {
+      session: 9,
+      cumulative,
+      ...(storedBeyond.length ? { sack: buildSack(cumulative / 1024, storedBeyond) } : {}),
+    },
+  }) as const;
+
+/** Through probe and begin: the device holds `received` bytes and takes 4 chunks ahead. */
+function opened(t: UpdateTransfer, received = 0): TransferOutput {
+  t.handle({ type: 'start' }, 0);
+  t.handle(
+    {
+      type: 'answer',
+      request: 'status',
+      message: status({ state: UpdateState.idle, maxChunk: 1024, window: 4 }),
+    },
+    1000,
+  );
+  return t.handle({ type: 'answer', request: 'begin', message: status({ received }) }, 2000);
+}
+
+describe('UpdateTransfer', () => {
+  it('fills the window, and slides it on every cumulative ack', () => {
+    const t = transfer();
+    expect(offsets(opened(t))).toEqual([0, 1024, 2048, 3072]);
+    expect(offsets(t.handle(ack(2048), 10_000))).toEqual([4096, 5120]);
+    expect(t.progress()).toMatchObject({
+      phase: 'transfer',
+      acked: 2048,
+      sentBytes: 6 * 1024,
+      retransmittedBytes: 0,
+    });
+  });
+
+  it('resumes where the device says it stands', () => {
+    const t = transfer();
+    const out = opened(t, 5 * 1024);
+    expect(out.events).toContainEqual({ kind: 'resumed', fromBytes: 5 * 1024 });
+    expect(offsets(out)).toEqual([5120, 6144, 7168]);
+  });
+
+  it('resends a hole once a later chunk arrived, and nothing still in flight', () => {
+    const t = transfer();
+    opened(t);
+    // Chunk 0 lost; 1 arrived: 0 goes again, 2 and 3 may still be on the wire.
+    const out = t.handle(ack(0, [1]), 10_000);
+    expect(offsets(out)).toEqual([0]);
+    expect(out.events).toContainEqual({ kind: 'retransmit', chunks: 1, why: 'gap' });
+    // The same picture again (a repeated ack) does not resend it a second time.
+    expect(offsets(t.handle(ack(0, [1]), 11_000))).toEqual([]);
+    expect(offsets(t.handle(ack(4096), 20_000))).toEqual([4096, 5120, 6144, 7168]);
+    expect(t.progress().retransmittedBytes).toBe(1024);
+  });
+
+  it('on silence resends the oldest chunk, then reopens the session, then gives up (resumable)', () => {
+    const t = transfer({ reopenAfter: 2, giveUpAfter: 5 });
+    const first = opened(t);
+    let now = 2000;
+    let out = first;
+    const seen: string[] = [];
+    for (let i = 0; i < 6 && !t.finished; i++) {
+      now = out.wakeAt ?? now + 1;
+      out = t.handle({ type: 'tick' }, now);
+      if (out.requests[0]?.kind === 'begin') {
+        seen.push('begin');
+        // The device answers BEGIN (it is there), but no chunk ever gets through.
+        out = t.handle({ type: 'answer', request: 'begin', message: status({ received: 0 }) }, now + 1);
+      } else seen.push(`chunk ${offsets(out).join(',')}`);
+    }
+    // Timeouts 1, 3, 5 resend the oldest chunk, 2 and 4 reopen, the 6th ends it.
+    expect(seen).toEqual(['chunk 0', 'begin', 'chunk 0', 'begin', 'chunk 0', 'chunk ']);
+    expect(t.progress()).toMatchObject({ phase: 'failed' });
+    expect(t.progress().detail).toMatch(/resumable/);
+  });
+
+  it('verifies, activates, watches the new image and confirms it', () => {
+    const t = transfer({ trialUs: 1_000_000 });
+    opened(t);
+    const out = t.handle(ack(SIZE), 50_000);
+    expect(out.requests.map((r) => r.kind)).toEqual(['verify']);
+    const act = t.handle(
+      { type: 'answer', request: 'verify', message: status({ state: UpdateState.verified }) },
+      60_000,
+    );
+    expect(act.requests.map((r) => r.kind)).toEqual(['activate']);
+    const wait = t.handle({ type: 'answer', request: 'activate', message: { type: 'ok', body: {} } }, 70_000);
+    expect(t.phase).toBe('boot_wait');
+    expect(wait.requests).toEqual([]); // the device resets by itself; no RESET unless it stays silent
+    const hello = { firmwareVersion: [2, 0, 0], bootloaderVersion: [1, 0, 0] } as Extract<
+      Message,
+      { type: 'hello' }
+    >['body'];
+    t.handle({ type: 'hello', body: hello }, 100_000);
+    expect(t.phase).toBe('trial');
+    const confirm = t.handle({ type: 'tick' }, 1_100_000);
+    expect(confirm.requests.map((r) => r.kind)).toEqual(['confirm']);
+    t.handle({ type: 'answer', request: 'confirm', message: { type: 'ok', body: {} } }, 1_200_000);
+    expect(t.progress()).toMatchObject({ phase: 'done', transferEndedUs: 50_000 });
+  });
+
+  it('sends RESET only to a device that stays silent after ACTIVATE, and reports a rollback', () => {
+    const t = transfer();
+    opened(t);
+    t.handle(ack(SIZE), 50_000);
+    t.handle({ type: 'answer', request: 'verify', message: status({ state: UpdateState.verified }) }, 60_000);
+    const wait = t.handle({ type: 'answer', request: 'activate', message: { type: 'ok', body: {} } }, 70_000);
+    const reset = t.handle({ type: 'tick' }, wait.wakeAt!);
+    expect(reset.requests.map((r) => r.kind)).toEqual(['reset']);
+    const old = { firmwareVersion: [1, 0, 0], bootloaderVersion: [1, 0, 0] } as Extract<
+      Message,
+      { type: 'hello' }
+    >['body'];
+    t.handle({ type: 'hello', body: old }, 4_000_000);
+    expect(t.progress()).toMatchObject({ phase: 'rolled_back' });
+    expect(t.progress().detail).toMatch(/runs 1\.0\.0, not 2\.0\.0/);
+  });
+
+  it("takes the device's refusal as the end, with its reason; a busy device is asked again", () => {
+    const t = transfer();
+    t.handle({ type: 'start' }, 0);
+    t.handle({ type: 'answer', request: 'status', message: status({ state: UpdateState.idle }) }, 1000);
+    const busy = t.handle(
+      { type: 'answer', request: 'begin', message: { type: 'error', body: { code: 4 } } },
+      2000,
+    );
+    expect(t.phase).toBe('begin');
+    expect(t.handle({ type: 'tick' }, busy.wakeAt!).requests.map((r) => r.kind)).toEqual(['begin']);
+    t.handle(
+      {
+        type: 'answer',
+        request: 'begin',
+        message: { type: 'error', body: { code: 14, message: 'image is for x' } },
+      },
+      300_000,
+    );
+    expect(t.progress().phase).toBe('failed');
+    expect(t.progress().detail).toMatch(/begin refused: .*image is for x/);
+  });
+
+  it('fits chunks to the route: a Modbus tunnel carries 224-byte chunks', () => {
+    const t = new UpdateTransfer(
+      { image, envelope: new Uint8Array([1]), manifest },
+      { session: 9, mtu: 251 },
+    );
+    t.handle({ type: 'start' }, 0);
+    const out = t.handle(
+      { type: 'answer', request: 'status', message: status({ state: UpdateState.idle, maxChunk: 1024 }) },
+      1,
+    );
+    expect((out.requests[0]!.message.body as { chunkSize: number }).chunkSize).toBe(224);
+  });
+});
