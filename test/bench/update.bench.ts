@@ -1,3 +1,4 @@
+import { modbus } from '@mcubus/protocol';
 import { goodput, isoTpCeiling, runUpdate } from '../support/update-scenarios.js';
 import { type BenchResult, result } from './harness.js';
 
@@ -32,6 +33,16 @@ export async function run(): Promise<BenchResult[]> {
       ),
     );
   }
+  const fd = goodput(await runUpdate('canfd2m', 1, MIB));
+  out.push(
+    result(
+      'update.canfd2m.sim',
+      fd,
+      'B/s',
+      isoTpCeiling(500_000, 2_000_000),
+      'ceiling: back-to-back 64-byte ISO-TP FD frames, 2 Mbit/s data phase; target ≥ 0.80',
+    ),
+  );
   const via = goodput(await runUpdate('via_gateway', 1, MIB));
   out.push(
     result(
@@ -42,14 +53,16 @@ export async function run(): Promise<BenchResult[]> {
       'ceiling: the UART hop alone (update.uart115200.sim); target ≥ 0.90',
     ),
   );
-  // FC 0x10 with 123 registers: 246 payload bytes in a 255-byte request, an 8-byte response and two
-  // 3.5-character silences, at 11 520 characters a second (8N1).
-  const modbusCeiling = (246 * 11_520) / (255 + 8 + 7);
-  const modbus = goodput(await runUpdate('modbus115200', 1, MIB));
+  // FC 0x10 with 123 registers: 246 payload bytes in a 255-byte request, an 8-byte response and the
+  // two silences between them, on the same line (8E1, the Modbus default; t3.5 fixed at 1.75 ms
+  // above 19 200 baud).
+  const t = modbus.rtuTiming(115_200, { parity: 'even', stopBits: 1 });
+  const modbusCeiling = (246 * 1e6) / ((255 + 8) * t.charTimeUs + 2 * t.t35Us);
+  const modbusGoodput = goodput(await runUpdate('modbus115200', 1, MIB));
   out.push(
     result(
       'update.modbus115200.sim',
-      modbus,
+      modbusGoodput,
       'B/s',
       modbusCeiling,
       'ceiling: FC 0x10 payload rate; target ≥ 0.90',

@@ -212,3 +212,20 @@ describe('firmware updates on the reference board', () => {
     void daemon.stop();
   });
 });
+
+describe('bootloader updates', () => {
+  it('updates the bootloader of a node behind the gateway; the application keeps running', async () => {
+    const { board, daemon } = start(26);
+    const bl = buildSignedImage(
+      { hardwareId: HW[0x21]!, kind: 1, version: [1, 1, 0], size: 12 * 1024 },
+      SIM_SIGNING_KEY.privateKey,
+    );
+    const v = await settle(board, daemon.update(0x21, bl), 100_000);
+    expect(v).toMatchObject({ phase: 'done', kind: 'bootloader', version: '1.1.0' });
+    const mcu = board.mcus.get('node-a')!;
+    expect(mcu.bootOutcome?.bootloaderVersion.join('.')).toBe('1.1.0');
+    expect(running(board, 0x21)).toEqual({ version: '1.0.0', mode: 'app' });
+    expect(daemon.device(0x21)?.bootloaderVersion).toBe('1.1.0');
+    void daemon.stop();
+  });
+});

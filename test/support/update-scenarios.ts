@@ -20,7 +20,7 @@ import { daemonOn, settle } from './sim-daemon.js';
  * flash, a 1 MiB image, line errors, and the real daemon in virtual time. Goodput = image bytes ÷
  * time from the first chunk to the last acknowledgement.
  */
-export type UpdateScenario = 'uart115200' | 'can500k' | 'can1m' | 'modbus115200' | 'via_gateway';
+export type UpdateScenario = 'uart115200' | 'can500k' | 'can1m' | 'canfd2m' | 'modbus115200' | 'via_gateway';
 
 const BIG_FLASH = { layout: makeLayout({ sectorCount: 640 }) };
 
@@ -55,6 +55,17 @@ export function updateBoard(s: UpdateScenario): { spec: BoardSpec; target: numbe
         spec: {
           name: s,
           buses: [can(s === 'can500k' ? 500_000 : 1_000_000)],
+          host: { buses: ['can0'] },
+          mcus: [node('dev', 0x21, [{ bus: 'can0' }])],
+        },
+        target: 0x21,
+      };
+    case 'canfd2m':
+      return {
+        spec: {
+          name: s,
+          // CAN FD: 500 kbit/s arbitration, 2 Mbit/s data phase, 64-byte frames.
+          buses: [{ ...can(500_000), fd: true, dataBitrate: 2_000_000, faults: [{ corrupt: 600e-5 }] }],
           host: { buses: ['can0'] },
           mcus: [node('dev', 0x21, [{ bus: 'can0' }])],
         },
@@ -128,17 +139,17 @@ export function goodput(v: UpdateView): number {
   return (v.size - v.resumedFrom) / ((v.transferEndedUs - v.transferStartedUs) / 1e6);
 }
 
-/** ISO-TP payload rate of back-to-back consecutive frames (7 data bytes of 8) at `bitrate`. */
-export function isoTpCeiling(bitrate: number): number {
+/**
+ * ISO-TP payload rate of back-to-back consecutive frames at `bitrate`: 7 data bytes of 8 (classic),
+ * or 63 of 64 with CAN FD and a bit-rate switch to `dataBitrate`.
+ */
+export function isoTpCeiling(bitrate: number, dataBitrate?: number): number {
+  const fd = dataBitrate !== undefined;
+  const data = new Uint8Array(fd ? 64 : 8).map((_, i) => (i === 0 ? 0x21 : i % 2 ? 0x55 : 0xaa));
   const ns = canFrameDurationNs(
-    {
-      id: 0x18da21f1,
-      extended: true,
-      fd: false,
-      data: new Uint8Array([0x21, 0x55, 0xaa, 0x55, 0xaa, 0x55, 0xaa, 0x55]),
-    },
-    { nominalBitrate: bitrate },
+    { id: 0x18da21f1, extended: true, fd, ...(fd ? { brs: true } : {}), data },
+    { nominalBitrate: bitrate, ...(fd ? { dataBitrate } : {}) },
   );
   // Plus 3 bits of interframe space.
-  return (7 * 1e9) / (ns + (3 * 1e9) / bitrate);
+  return ((data.length - 1) * 1e9) / (ns + (3 * 1e9) / bitrate);
 }

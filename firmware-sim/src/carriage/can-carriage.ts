@@ -54,7 +54,14 @@ export class CanCarriage implements Carriage {
     readonly port: CanPort,
     readonly opts: CanCarriageOptions,
   ) {
-    this.#node = new IsoTpNode({ address: opts.address, fd: opts.fd ?? false, frameSize: opts.fd ? 64 : 8 });
+    // FD with a bit-rate switch: the data phase runs at the bus's data bit rate (without BRS an FD
+    // frame's 64 bytes crawl at the arbitration rate).
+    this.#node = new IsoTpNode({
+      address: opts.address,
+      fd: opts.fd ?? false,
+      brs: opts.fd ?? false,
+      frameSize: opts.fd ? 64 : 8,
+    });
     port.onFrame((frame, _atNs, startNs) => this.#onCanFrame(frame, startNs));
     port.onTxComplete((frame, _atNs, startNs) => this.#onTxComplete(frame, startNs));
   }

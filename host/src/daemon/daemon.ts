@@ -333,8 +333,12 @@ export class Daemon implements DaemonApi {
       case 'cancelled':
         if (e.type === 'answer' && e.message.type === 'hello')
           this.#onHello(e.header.src, e.message.body, e.bus, false);
-        if (this.#timeExchanges.has(e.handle)) this.#onTimeExchangeDone(e);
-        this.#healthOfRequest(e);
+        if (this.#timeExchanges.has(e.handle)) {
+          // A time-sync exchange is best effort with a short deadline: one that waited behind an
+          // update's chunks and timed out says nothing about the device's health.
+          this.#onTimeExchangeDone(e);
+          if (e.type === 'answer') this.#healthOfRequest(e);
+        } else this.#healthOfRequest(e);
         this.#settle(e.handle, e);
         return;
       case 'rejected':

@@ -190,6 +190,9 @@ export class UpdateTransfer {
         });
         break;
       case 'answer':
+        // An answer to a request we have moved past (ACTIVATE's retransmission answered by the
+        // rebooted device with bad_session, after its new image's HELLO) changes nothing.
+        if (this.#requestInFlight !== input.request) break;
         this.#requestInFlight = null;
         this.#onAnswer(out, input.request, input.message, nowUs);
         break;
@@ -511,6 +514,9 @@ export class UpdateTransfer {
     // ACTIVATE's OK and the new image's HELLO can be handled in either order.
     const booting = ['activate', 'boot_wait', 'reset', 'trial'];
     if (booting.includes(this.#phase)) {
+      // The device booted: whatever ACTIVATE or RESET still waits for an answer is settled.
+      if (this.#requestInFlight === 'activate' || this.#requestInFlight === 'reset')
+        this.#requestInFlight = null;
       const running = (m.kind === 1 ? hello.bootloaderVersion : hello.firmwareVersion).join('.');
       if (running !== want) {
         this.#finish(

@@ -216,8 +216,12 @@ export class ModbusTunnelMaster {
 
   #startNext(nowUs: number, out: { send: Uint8Array[]; emit: MasterEmit[] }): void {
     if (this.#inFlight || nowUs < this.#quietUntilUs - EPSILON_US) return;
-    // Alternate queued frames with due polls, so one device's backlog cannot starve the others.
-    const duePoll = this.#lastWasJob ? this.#duePoll(nowUs) : undefined;
+    // Alternate queued frames with due polls, so one device's backlog cannot starve the others. A
+    // frame for the very slave that is due polls it as well (its response carries the slave's queued
+    // frame): no separate poll then, which would halve a transfer's rate.
+    let duePoll = this.#lastWasJob ? this.#duePoll(nowUs) : undefined;
+    if (duePoll !== undefined && this.#jobs[0]?.kind === 'frame' && this.#jobs[0].slave === duePoll)
+      duePoll = undefined;
     const job = duePoll === undefined ? (this.#jobs.shift() ?? null) : null;
     const slave = job ? job.slave : (duePoll ?? this.#duePoll(nowUs));
     if (slave === undefined) return;
