@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type BoardSpec,
   buildBoard,
@@ -226,6 +228,100 @@ describe('bootloader updates', () => {
     expect(mcu.bootOutcome?.bootloaderVersion.join('.')).toBe('1.1.0');
     expect(running(board, 0x21)).toEqual({ version: '1.0.0', mode: 'app' });
     expect(daemon.device(0x21)?.bootloaderVersion).toBe('1.1.0');
+    void daemon.stop();
+  });
+});
+
+describe('update campaigns', () => {
+  /** Image and manifest files for every device of the reference board, in a temp directory. */
+  function imageFiles(dir: string) {
+    const files = new Map<number, { imagePath: string; manifestPath: string; sha: Buffer }>();
+    for (const [address, hw] of Object.entries(HW)) {
+      const img = image(Number(address), [1, 2, 0], 32 * 1024, hw);
+      const imagePath = join(dir, `${hw}.bin`);
+      writeFileSync(imagePath, img.image);
+      writeFileSync(`${imagePath}.manifest`, img.envelope);
+      files.set(Number(address), {
+        imagePath,
+        manifestPath: `${imagePath}.manifest`,
+        sha: Buffer.from(img.manifest.sha256),
+      });
+    }
+    return files;
+  }
+  const confirmedSha = (board: SimBoard, address: number) => {
+    const st = storage(board, address);
+    return Buffer.from(st.bootloader.inspectApp(st.store.state.confirmed!).manifest!.sha256);
+  };
+
+  it('plans nodes behind the gateway before it, buses in parallel, and survives a daemon restart', async () => {
+    const board = buildBoard(referenceBoard(), 27);
+    const state = dirs.make();
+    const files = imageFiles(dirs.make());
+    const first = daemonOn(board, state, { trustedKeys: [SIM_SIGNING_KEY.publicKey] });
+    void first.daemon.start();
+    board.sim.runFor(5 * NS_PER_S);
+    const items = [0x10, 0x21, 0x22, 0x30].map((device) => ({ device, ...files.get(device)! }));
+    const dry = first.daemon.startCampaign({ items, trialMs: 1000 }, true);
+    expect(dry.id).toBeUndefined();
+    expect(dry.plan.map((p) => [p.bus, p.step, p.device, p.version])).toEqual([
+      ['rs485', 0, 0x30, '1.2.0'],
+      ['uart0', 0, 0x21, '1.2.0'],
+      ['uart0', 1, 0x22, '1.2.0'],
+      ['uart0', 2, 0x10, '1.2.0'],
+    ]);
+    const { id } = first.daemon.startCampaign({ items, trialMs: 1000 }, false);
+    expect(id).toBeGreaterThan(0);
+    // Mid-campaign the daemon goes away (nothing is written on the way out) and a new one starts.
+    await settle(board, new Promise<void>(() => {}), 6_000).catch(() => undefined);
+    const progressed = first.daemon.campaigns()[0]!.items.map((i) => i.state);
+    expect(progressed).toContain('running');
+    await first.daemon.stop();
+    first.registry.close();
+    const second = daemonOn(board, state, { trustedKeys: [SIM_SIGNING_KEY.publicKey] });
+    void second.daemon.start();
+    const finished = async () => {
+      for (let i = 0; i < 400; i++) {
+        const c = second.daemon.campaigns().find((x) => x.id === id)!;
+        if (c.state !== 'running') return c;
+        await settle(board, new Promise<void>(() => {}), 1_000).catch(() => undefined);
+      }
+      throw new Error('the campaign did not finish');
+    };
+    const c = await finished();
+    expect(c.state).toBe('finished');
+    expect(
+      [...c.items].sort((x, y) => x.device - y.device).map((i) => [i.device, i.state, i.detail]),
+    ).toEqual([
+      [0x10, 'done', 'running 1.2.0, confirmed'],
+      [0x21, 'done', 'running 1.2.0, confirmed'],
+      [0x22, 'done', 'running 1.2.0, confirmed'],
+      [0x30, 'done', 'running 1.2.0, confirmed'],
+    ]);
+    for (const a of [0x10, 0x21, 0x22, 0x30]) expect(confirmedSha(board, a)).toEqual(files.get(a)!.sha);
+    const journal = second.daemon.events({ limit: 500 }).map((e) => e.kind);
+    expect(journal).toContain('campaign.resume');
+    expect(journal).toContain('campaign.done');
+    void second.daemon.stop();
+  });
+
+  it('refuses a plan with an unknown device or an unreadable image, and starts nothing', () => {
+    const { board, daemon } = start(28);
+    const files = imageFiles(dirs.make());
+    const r = daemon.startCampaign(
+      {
+        items: [
+          { device: 0x21, ...files.get(0x21)! },
+          { device: 0x44, ...files.get(0x21)! },
+          { device: 0x22, imagePath: '/nonexistent.bin', manifestPath: files.get(0x22)!.manifestPath },
+        ],
+      },
+      false,
+    );
+    expect(r.id).toBeUndefined();
+    expect(r.plan.filter((p) => p.problem).map((p) => p.device)).toEqual([0x22, 0x44]);
+    expect(daemon.campaigns()).toEqual([]);
+    expect(storage(board, 0x21).receiver.stats.sessions).toBe(0);
     void daemon.stop();
   });
 });

@@ -27,6 +27,7 @@ import { HealthMonitor } from '../health/monitor.js';
 import { RegisterHealth, type RegisterProbe, thirdPartyAddress } from '../health/register-health.js';
 import type { HealthEvent, HealthOutput } from '../health/types.js';
 import { LinkCore, type LinkEvent, type LinkOutput, type RequestHandle } from '../link/core.js';
+import type { CampaignRecord } from '../registry/campaigns.js';
 import type { DeviceRecord } from '../registry/device-record.js';
 import type { Severity } from '../registry/journal.js';
 import type { Registry } from '../registry/registry.js';
@@ -39,6 +40,7 @@ import {
   type TimeServiceConfig,
 } from '../time/time-service.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transports/transport.js';
+import { type CampaignRequest, CampaignRunner, type PlanView } from '../update/campaigns.js';
 import { UpdateManager, type UpdateOptions, UpdateRefused, type UpdateView } from '../update/manager.js';
 import type { UpdateImage } from '../update/transfer.js';
 import { HostRouter, type PinnedRoute } from './router.js';
@@ -83,6 +85,9 @@ interface Waiter {
   resolve(event: LinkEvent): void;
 }
 
+/** How long after start unfinished campaigns resume: long enough to hear every device once. */
+const CAMPAIGN_RESUME_DELAY_US = 3_000_000;
+
 /** Bad input of one kind on one bus is journaled at most this often (it is always counted). */
 const JOURNAL_BAD_INPUT_EVERY_MS = 10_000;
 
@@ -121,6 +126,8 @@ export class Daemon implements DaemonApi {
   readonly #time: TimeService | null;
   #timeWake: { cancel(): void } | null = null;
   readonly #updates: UpdateManager;
+  readonly #campaigns: CampaignRunner;
+  #campaignTimer: { cancel(): void } | null = null;
   /** Time-sync requests in flight: link handle → device and the t1 they carry. */
   readonly #timeExchanges = new Map<RequestHandle, { device: number; t1: number }>();
   #handle = 0;
@@ -166,6 +173,30 @@ export class Daemon implements DaemonApi {
       },
       options.trustedKeys ?? [],
     );
+    this.#campaigns = new CampaignRunner({
+      registry: options.registry,
+      nowMs: () => options.runtime.nowMs(),
+      route: (device) => {
+        const r = this.#o.registry.get(device);
+        return r ? { bus: r.bus, via: r.via, hops: r.hops } : undefined;
+      },
+      running: (device, kind) => {
+        const r = this.#o.registry.get(device);
+        if (!r) return undefined;
+        if (kind === 1) return { version: r.bootloaderVersion, confirmed: true };
+        // HELLO slot flags: 1 active, 2 confirmed.
+        const slots = (r.hello as { slots?: { flags: number }[] }).slots ?? [];
+        const active = slots.find((s) => (s.flags & 1) !== 0);
+        return { version: r.firmwareVersion, confirmed: active ? (active.flags & 2) !== 0 : true };
+      },
+      confirm: async (device) => {
+        const e = await this.#request(device, { type: 'update_confirm', body: {} });
+        return e.type === 'answer' && e.message.type === 'ok';
+      },
+      update: (device, image, opts) => this.update(device, image, opts),
+      cancelUpdate: (device) => this.cancelUpdate(device),
+      journal: (kind, severity, message, extra) => this.#journal(kind, severity, message, extra),
+    });
     for (const r of options.registry.list()) this.#remember(r);
     for (const t of options.transports) {
       this.#transports.set(t.name, t);
@@ -213,6 +244,11 @@ export class Daemon implements DaemonApi {
     );
     this.#scheduleFlush();
     this.#scheduleSilenceCheck();
+    // Campaigns a previous run left unfinished carry on once the devices have been heard again (their
+    // routes are learned from their frames).
+    this.#campaignTimer = this.#o.runtime.at(this.#o.runtime.nowUs() + CAMPAIGN_RESUME_DELAY_US, () => {
+      if (this.#running) this.#campaigns.resumeAll();
+    });
     for (const p of this.#o.registerProbes ?? []) this.#thirdParty.push(new RegisterHealth(p));
     if (this.#thirdParty.length > 0) this.#scheduleRegisterProbes();
   }
@@ -263,6 +299,8 @@ export class Daemon implements DaemonApi {
     this.#probeTimer?.cancel();
     this.#timeWake?.cancel();
     this.#updates.stop();
+    this.#campaigns.stop();
+    this.#campaignTimer?.cancel();
     await Promise.all([...this.#transports.values()].map((t) => t.stop().catch(() => undefined)));
     this.#journal('daemon.stop', 'info', 'mcubusd stopped');
     this.#o.registry.flush();
@@ -1011,6 +1049,19 @@ export class Daemon implements DaemonApi {
 
   cancelUpdate(address: number): boolean {
     return this.#updates.cancel(address);
+  }
+
+  /** Plans an update campaign; unless `dryRun` (or the plan has problems) starts it. */
+  startCampaign(request: CampaignRequest, dryRun: boolean): { id?: number; plan: PlanView[] } {
+    return this.#campaigns.start(request, dryRun);
+  }
+
+  campaigns(): CampaignRecord[] {
+    return this.#campaigns.list();
+  }
+
+  cancelCampaign(id: number): boolean {
+    return this.#campaigns.cancel(id);
   }
 
   /** Updates under way and the last finished one per device. */

@@ -65,6 +65,28 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       CREATE INDEX telemetry_received ON telemetry (received_ms);
     `);
   },
+  // v4: update campaigns, so that a daemon restart resumes them.
+  (db) => {
+    db.exec(`
+      CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        options_json TEXT NOT NULL
+      );
+      CREATE TABLE campaign_items (
+        campaign INTEGER NOT NULL REFERENCES campaigns (id),
+        step INTEGER NOT NULL,
+        device INTEGER NOT NULL,
+        bus TEXT NOT NULL,
+        image_path TEXT NOT NULL,
+        manifest_path TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (campaign, device)
+      );
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { type CampaignRecord, CampaignStore } from './campaigns.js';
 import type { DeviceRecord, Hello, UpsertResult } from './device-record.js';
 import { DeviceStore, type UpsertOptions } from './devices.js';
 import { RegistryError, toRegistryError } from './errors.js';
@@ -37,6 +38,7 @@ export class Registry {
     private readonly journal: Journal,
     private readonly flushIntervalMs: number,
     private readonly telemetry: TelemetryStore,
+    private readonly campaignStore: CampaignStore,
   ) {}
 
   /** Opens (creating if needed) the database and brings its schema up to date. */
@@ -73,6 +75,7 @@ export class Registry {
         new Journal(db),
         options.flushIntervalMs ?? 5000,
         new TelemetryStore(db),
+        new CampaignStore(db),
       );
     } catch (err) {
       db?.close();
@@ -141,6 +144,25 @@ export class Registry {
 
   queryTelemetry(q: TelemetryQuery = {}): TelemetryRecord[] {
     return this.guard('querying telemetry', () => this.telemetry.query(q));
+  }
+
+  /** Update campaigns (host/src/update/campaigns.ts runs them). */
+  get campaigns(): Pick<CampaignStore, 'create' | 'setItem' | 'setState' | 'get' | 'list'> {
+    const store = this.campaignStore;
+    const guard =
+      <A extends unknown[], R>(what: string, f: (...a: A) => R) =>
+      (...a: A) =>
+        this.guard(what, () => f(...a));
+    return {
+      create: guard('creating a campaign', store.create.bind(store)),
+      setItem: guard('updating a campaign', store.setItem.bind(store)),
+      setState: guard('updating a campaign', store.setState.bind(store)),
+      get: guard('reading a campaign', store.get.bind(store)),
+      list: guard('listing campaigns', store.list.bind(store)) as (o?: {
+        running?: boolean;
+        limit?: number;
+      }) => CampaignRecord[],
+    };
   }
 
   pruneTelemetry(olderThanMs: number): number {
