@@ -294,6 +294,42 @@ describe('mcubus image / update', () => {
   });
 });
 
+describe('mcubus update --all', () => {
+  it('matches images to devices by hardware id, prints the plan, and follows the campaign', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mcubus-cli-all-'));
+    try {
+      const key = join(d, 'k.pem');
+      await cli(['image', 'keygen', '--out', key]);
+      const img = join(d, 'gw.bin');
+      writeFileSync(img, Buffer.alloc(1000, 2));
+      await cli(['image', 'sign', img, '--key', key, '--hardware-id', 'gw-board', '--version', '2.0.0']);
+      const dry = await cli(['update', '--all', img, '--dry-run', '--socket', socketPath]);
+      expect(dry.code).toBe(0);
+      expect(dry.stdout.split('\n').slice(0, 3)).toEqual([
+        'plan:',
+        expect.stringMatching(/^BUS\s+STEP\s+DEVICE\s+VERSION\s+PROBLEM$/),
+        expect.stringMatching(/^uart0\s+1\s+0x10\s+9\.9\.9/),
+      ]);
+      expect(api.calls.at(-1)).toEqual({
+        method: 'startCampaign',
+        args: [{ items: [{ device: 0x10, imagePath: img, manifestPath: `${img}.manifest` }] }, true],
+      });
+      const run = await cli(['update', '--all', img, '--socket', socketPath]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim().split('\n').at(-1)).toBe('campaign 1 finished: 1 of 1 updated');
+      // An image for a board nobody has.
+      const other = join(d, 'x.bin');
+      writeFileSync(other, Buffer.alloc(10, 1));
+      await cli(['image', 'sign', other, '--key', key, '--hardware-id', 'nobody', '--version', '1.0.0']);
+      const none = await cli(['update', '--all', other, '--socket', socketPath]);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('no known device is a nobody');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('mcubus health', () => {
   it("prints a table of every device's health", async () => {
     const r = await cli(['health', '--socket', socketPath]);

@@ -160,6 +160,35 @@ export interface UpdateRequest {
   readonly trialMs?: number;
 }
 
+/** A campaign's planned order: one update at a time per bus, buses in parallel. */
+export interface CampaignPlanItem {
+  readonly device: number;
+  readonly bus: string;
+  readonly step: number;
+  readonly version?: string;
+  /** Why the campaign cannot start (unknown device, unreadable file). */
+  readonly problem?: string;
+}
+
+export interface CampaignView {
+  readonly id: number;
+  readonly createdMs: number;
+  /** running | finished | cancelled */
+  readonly state: string;
+  readonly items: readonly { device: number; bus: string; step: number; state: string; detail: string }[];
+}
+
+export interface CampaignStartRequest {
+  /** Absolute paths; the manifest defaults to IMAGE.manifest. */
+  readonly items: readonly {
+    readonly device: number;
+    readonly imagePath: string;
+    readonly manifestPath: string;
+  }[];
+  readonly allowDowngrade?: boolean;
+  readonly trialMs?: number;
+}
+
 export interface DaemonApi {
   status(): StatusView;
   devices(): DeviceView[];
@@ -185,6 +214,10 @@ export interface DaemonApi {
   /** Updates under way and the last finished one of each device. */
   updates(): UpdateStatusView[];
   cancelUpdate(address: number): boolean;
+  /** Plans a campaign and, unless `dryRun` or the plan has problems, starts it. */
+  startCampaign(request: CampaignStartRequest, dryRun: boolean): { id?: number; plan: CampaignPlanItem[] };
+  campaigns(): CampaignView[];
+  cancelCampaign(id: number): boolean;
   /** Sends any request message ({type, body} as in docs/protocol.md §4) and returns the answer. */
   request(
     address: number,

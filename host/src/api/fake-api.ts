@@ -1,5 +1,8 @@
 import type {
   BusView,
+  CampaignPlanItem,
+  CampaignStartRequest,
+  CampaignView,
   DaemonApi,
   DeviceView,
   EventView,
@@ -377,6 +380,38 @@ export class FakeDaemonApi implements DaemonApi {
   updates(): UpdateStatusView[] {
     this.calls.push({ method: 'updates', args: [] });
     return this.updateList;
+  }
+
+  readonly campaignList: CampaignView[] = [];
+
+  startCampaign(request: CampaignStartRequest, dryRun: boolean): { id?: number; plan: CampaignPlanItem[] } {
+    this.calls.push({ method: 'startCampaign', args: [request, dryRun] });
+    const plan = request.items.map((i, step) => ({ device: i.device, bus: 'uart0', step, version: '9.9.9' }));
+    if (dryRun) return { plan };
+    const id = this.campaignList.length + 1;
+    // The fake finishes at once.
+    this.campaignList.push({
+      id,
+      createdMs: this.now(),
+      state: 'finished',
+      items: plan.map((p) => ({
+        device: p.device,
+        bus: p.bus,
+        step: p.step,
+        state: 'done',
+        detail: 'running 9.9.9, confirmed',
+      })),
+    });
+    return { id, plan };
+  }
+
+  campaigns(): CampaignView[] {
+    return this.campaignList;
+  }
+
+  cancelCampaign(id: number): boolean {
+    this.calls.push({ method: 'cancelCampaign', args: [id] });
+    return this.campaignList.some((c) => c.id === id && c.state === 'running');
   }
 
   cancelUpdate(address: number): boolean {

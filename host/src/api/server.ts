@@ -3,7 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { ImageFileError, manifestPathFor, readImageFile, readManifestFile } from '../update/image-files.js';
-import type { DaemonApi, EventView, TelemetryQuery, UpdateRequest } from './daemon-api.js';
+import type {
+  CampaignStartRequest,
+  DaemonApi,
+  EventView,
+  TelemetryQuery,
+  UpdateRequest,
+} from './daemon-api.js';
 import {
   ApiError,
   bearerToken,
@@ -254,6 +260,19 @@ async function handleRequest(
       if (!api.cancelUpdate(a)) throw new ApiError(404, 'no_update', `no update under way for ${a}`);
       return sendJson(res, 200, { cancelled: true });
     }
+    if (route.length === 1 && route[0] === 'campaigns') {
+      if (method === 'GET') return sendJson(res, 200, api.campaigns());
+      only('POST');
+      const body = asObject(await readJsonBody(req));
+      const r = api.startCampaign(readCampaignRequest(body, address), body.dryRun === true);
+      return sendJson(res, r.id === undefined ? 200 : 202, r);
+    }
+    if (route.length === 3 && route[0] === 'campaigns' && route[2] === 'cancel') {
+      only('POST');
+      const id = nonNegInt('id', route[1]!);
+      if (!api.cancelCampaign(id)) throw new ApiError(404, 'no_campaign', `no running campaign ${id}`);
+      return sendJson(res, 200, { cancelled: true });
+    }
     if (route.length === 1 && route[0] === 'updates') {
       only('GET');
       return sendJson(res, 200, api.updates());
@@ -346,6 +365,47 @@ function readUpdateRequest(body: Record<string, unknown>): UpdateRequest {
     if (e instanceof ImageFileError) throw new ApiError(400, `image_${e.code}`, e.message);
     throw e;
   }
+}
+
+/** POST /v1/campaigns: {"items": [{"device": 33, "image": "/abs.bin", "manifest"?: …}], "dryRun"?, …}. */
+function readCampaignRequest(
+  body: Record<string, unknown>,
+  address: (t: string) => number,
+): CampaignStartRequest {
+  if (!Array.isArray(body.items) || body.items.length === 0 || body.items.length > 254)
+    throw new ApiError(400, 'bad_request', '"items" must be a list of 1–254 {device, image, manifest?}');
+  const items = body.items.map((raw, i) => {
+    const it = asObject(raw);
+    const device = typeof it.device === 'number' ? it.device : address(String(it.device));
+    if (!Number.isInteger(device) || device < 1 || device > 254)
+      throw new ApiError(400, 'bad_request', `items[${i}].device must be an address 1–254`);
+    const path = (k: string, v: unknown) => {
+      if (typeof v !== 'string' || !isAbsolute(v))
+        throw new ApiError(400, 'bad_request', `items[${i}].${k} must be an absolute file path`);
+      return v;
+    };
+    const imagePath = path('image', it.image);
+    return {
+      device,
+      imagePath,
+      manifestPath: it.manifest === undefined ? manifestPathFor(imagePath) : path('manifest', it.manifest),
+    };
+  });
+  if (new Set(items.map((i) => i.device)).size !== items.length)
+    throw new ApiError(400, 'bad_request', 'a device appears twice in "items"');
+  if (
+    body.trialMs !== undefined &&
+    (typeof body.trialMs !== 'number' ||
+      !Number.isInteger(body.trialMs) ||
+      body.trialMs < 0 ||
+      body.trialMs > 600_000)
+  )
+    throw new ApiError(400, 'bad_request', '"trialMs" must be an integer 0–600000');
+  return {
+    items,
+    ...(body.allowDowngrade === true ? { allowDowngrade: true } : {}),
+    ...(typeof body.trialMs === 'number' ? { trialMs: body.trialMs } : {}),
+  };
 }
 
 const MAX_TELEMETRY_LIMIT = 100_000;

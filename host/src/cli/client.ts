@@ -1,6 +1,8 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type {
+  CampaignPlanItem,
+  CampaignView,
   DeviceView,
   EventView,
   HealthView,
@@ -84,6 +86,17 @@ export class ApiClient {
     },
   ): Promise<{ started: boolean }> {
     return this.call('POST', `/v1/devices/${address}/update`, body);
+  }
+  startCampaign(body: {
+    items: { device: number; image: string; manifest?: string }[];
+    allowDowngrade?: boolean;
+    trialMs?: number;
+    dryRun?: boolean;
+  }): Promise<{ id?: number; plan: CampaignPlanItem[] }> {
+    return this.call('POST', '/v1/campaigns', body);
+  }
+  campaigns(): Promise<CampaignView[]> {
+    return this.call('GET', '/v1/campaigns');
   }
   updates(): Promise<UpdateStatusView[]> {
     return this.call('GET', '/v1/updates');

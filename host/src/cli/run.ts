@@ -1,9 +1,11 @@
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
+import { decodeEnvelope, decodeManifest } from '@mcubus/protocol';
 import { formatAddress, parseAddress } from '../api/http-util.js';
 import { decodeCommand } from '../commands/decode.js';
 import { demoCommand } from '../commands/demo.js';
 import { imageCommand } from '../commands/image.js';
+import { manifestPathFor, readManifestFile } from '../update/image-files.js';
 import { ApiClient, ApiResponseError, DaemonUnreachableError } from './client.js';
 import {
   deviceTable,
@@ -13,6 +15,7 @@ import {
   formatPing,
   formatStatus,
   healthTable,
+  table,
   telemetryTable,
   timeTable,
   updateFinished,
@@ -117,6 +120,7 @@ samples were really taken; samples that arrived before their device's clock was 
 last as "not aligned yet". The raw device time is always kept.`,
   update: `Usage: mcubus update ADDR IMAGE [--manifest M] [--allow-downgrade] [--chunk N] [--trial MS]
                      [--no-wait] [--json]
+       mcubus update --all IMAGE… [--dry-run] [--allow-downgrade] [--trial MS] [--json]
        mcubus update status [--json]
        mcubus update cancel ADDR
 
@@ -128,7 +132,12 @@ lower security counter). Then: transfer (resumes where the device stands after a
 verify, activate, the new image boots in test mode, must stay healthy for --trial MS (default 5000),
 and is confirmed; if it does not come up the device's bootloader reverts and the update ends
 "rolled_back". Progress is shown until the end (exit 0 when done, 1 otherwise); --no-wait returns
-once started. \`status\` lists updates under way and the last result per device. docs/updates.md.`,
+once started. \`status\` lists updates under way and the last result per device.
+
+--all updates every known device whose hardware id one of the IMAGEs is for, as a campaign: one
+update at a time per bus, buses in parallel, nodes behind a gateway before the gateway. The plan is
+printed first (--dry-run stops there); the campaign is kept by the daemon and carries on after a
+daemon restart. docs/updates.md.`,
   image: `Usage: mcubus image keygen --out KEY.pem [--force] [--simulator]
        mcubus image sign IMAGE --key KEY.pem --hardware-id ID --version X.Y.Z
                          [--kind app|bootloader] [--security-counter N] [--load-address A] [--out M]
@@ -348,6 +357,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           out(`${formatAddress(a)}: update cancelled`);
           return EXIT.ok;
         }
+        if (values.all) return await updateAll(client, rest, values, { out, err, json, io });
+        if (values['dry-run']) throw new UsageError('--dry-run only applies with --all');
         noArgs(rest, 2, 2);
         const a = address(rest[0]!);
         const chunk = optInt('--chunk', values.chunk, 16, 4096);
@@ -461,6 +472,8 @@ function parse(argv: string[]) {
       chunk: { type: 'string' },
       trial: { type: 'string' },
       'no-wait': { type: 'boolean' },
+      all: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       key: { type: 'string' },
       'hardware-id': { type: 'string' },
       version: { type: 'string' },
@@ -473,6 +486,96 @@ function parse(argv: string[]) {
       channel: { type: 'string' },
     },
   });
+}
+
+/** `mcubus update --all IMAGE…`: one campaign for every device an image is for. */
+async function updateAll(
+  client: ApiClient,
+  images: readonly string[],
+  values: ReturnType<typeof parse>['values'],
+  ctx: { out(s: string): void; err(s: string): void; json: boolean; io: CliIo },
+): Promise<number> {
+  if (images.length === 0) throw new UsageError('--all needs at least one IMAGE');
+  if (values.manifest !== undefined)
+    throw new UsageError('--manifest applies to one image; --all reads IMAGE.manifest');
+  const devices = await client.devices();
+  const items: { device: number; image: string }[] = [];
+  for (const image of images) {
+    const path = resolvePath(image);
+    const hw = manifestHardwareId(manifestPathFor(path));
+    if (typeof hw !== 'string') {
+      ctx.err(`mcubus update: ${hw.error}`);
+      return EXIT.failed;
+    }
+    const targets = devices.filter((d) => d.hardwareId === hw);
+    if (targets.length === 0) {
+      ctx.err(`mcubus update: no known device is a ${hw} (${image})`);
+      return EXIT.failed;
+    }
+    for (const d of targets) {
+      if (items.some((i) => i.device === d.address)) {
+        ctx.err(`mcubus update: two images are for ${formatAddress(d.address)} (${hw})`);
+        return EXIT.failed;
+      }
+      items.push({ device: d.address, image: path });
+    }
+  }
+  const trial = optInt('--trial', values.trial, 0, 600_000);
+  const r = await client.startCampaign({
+    items,
+    ...(values['allow-downgrade'] ? { allowDowngrade: true } : {}),
+    ...(trial !== undefined ? { trialMs: trial } : {}),
+    ...(values['dry-run'] ? { dryRun: true } : {}),
+  });
+  const planText = table(
+    ['BUS', 'STEP', 'DEVICE', 'VERSION', 'PROBLEM'],
+    r.plan.map((p) => [
+      p.bus,
+      String(p.step + 1),
+      formatAddress(p.device),
+      p.version ?? '-',
+      p.problem ?? '',
+    ]),
+  );
+  if (ctx.json) ctx.out(JSON.stringify(r));
+  else ctx.out(`${r.id === undefined ? 'plan' : `campaign ${r.id}`}:\n${planText}`);
+  if (r.plan.some((p) => p.problem)) return EXIT.failed;
+  if (r.id === undefined) return EXIT.ok;
+  const last = new Map<number, string>();
+  for (;;) {
+    const c = (await client.campaigns()).find((x) => x.id === r.id);
+    const ups = await client.updates();
+    for (const u of ups) {
+      if (!items.some((i) => i.device === u.device)) continue;
+      const line = ctx.json ? JSON.stringify(u) : updateLine(u);
+      if (last.get(u.device) !== line) {
+        ctx.out(line);
+        last.set(u.device, line);
+      }
+    }
+    if (!c || c.state !== 'running') {
+      const failed = c ? c.items.filter((i) => i.state !== 'done') : [];
+      if (!ctx.json && c)
+        ctx.out(
+          `campaign ${c.id} ${c.state}: ${c.items.length - failed.length} of ${c.items.length} updated${failed.length ? `; ${failed.map((f) => `${formatAddress(f.device)} ${f.state} (${f.detail})`).join(', ')}` : ''}`,
+        );
+      return c && failed.length === 0 && c.state === 'finished' ? EXIT.ok : EXIT.failed;
+    }
+    if (ctx.io.signal?.aborted) return EXIT.ok;
+    await sleep(500, ctx.io.signal);
+  }
+}
+
+/** The hardware id a signed manifest file is for, read locally. */
+function manifestHardwareId(path: string): string | { error: string } {
+  try {
+    const env = decodeEnvelope(readManifestFile(path));
+    if (!env.ok) return { error: `${path}: ${env.error.message}` };
+    const m = decodeManifest(env.value.manifest);
+    return m.ok ? m.value.hardwareId : { error: `${path}: ${m.error.message}` };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
 }
 
 /** Waits `ms`, or less when `signal` aborts. */

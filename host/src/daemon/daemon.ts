@@ -11,6 +11,7 @@ import {
 } from '@mcubus/protocol';
 import type {
   BusView,
+  CampaignView,
   DaemonApi,
   DeviceView,
   EventView,
@@ -1056,8 +1057,19 @@ export class Daemon implements DaemonApi {
     return this.#campaigns.start(request, dryRun);
   }
 
-  campaigns(): CampaignRecord[] {
-    return this.#campaigns.list();
+  campaigns(): CampaignView[] {
+    return this.#campaigns.list().map((c: CampaignRecord) => ({
+      id: c.id,
+      createdMs: c.createdMs,
+      state: c.state,
+      items: c.items.map((i) => ({
+        device: i.device,
+        bus: i.bus,
+        step: i.step,
+        state: i.state,
+        detail: i.detail,
+      })),
+    }));
   }
 
   cancelCampaign(id: number): boolean {
