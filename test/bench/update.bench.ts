@@ -1,5 +1,5 @@
 import { modbus } from '@mcubus/protocol';
-import { goodput, isoTpCeiling, runUpdate } from '../support/update-scenarios.js';
+import { goodput, isoTpCeiling, referenceCampaignSeconds, runUpdate } from '../support/update-scenarios.js';
 import { type BenchResult, result } from './harness.js';
 
 /**
@@ -66,6 +66,22 @@ export async function run(): Promise<BenchResult[]> {
       'B/s',
       modbusCeiling,
       'ceiling: FC 0x10 payload rate; target ≥ 0.90',
+    ),
+  );
+  // The whole reference board as one campaign (the Modbus node on its own line in parallel with the
+  // UART chain: both nodes behind the gateway, then the gateway), against the slowest device alone.
+  const board = [0x10, 0x21, 0x22, 0x30];
+  const alone: number[] = [];
+  for (const d of board) alone.push(await referenceCampaignSeconds([d], 256 * 1024));
+  const whole = await referenceCampaignSeconds(board, 256 * 1024);
+  const slowest = Math.max(...alone);
+  out.push(
+    result(
+      'update.board_parallel.sim',
+      whole / slowest,
+      'ratio',
+      1.15,
+      `whole board ${whole.toFixed(0)} s / slowest device alone ${slowest.toFixed(0)} s (256 KiB images); target ≤ 1.15`,
     ),
   );
   return out;

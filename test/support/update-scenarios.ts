@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   type McuSpec,
   makeLayout,
   NS_PER_S,
+  referenceBoard,
   SIM_SIGNING_KEY,
 } from '@mcubus/firmware-sim';
 import type { UpdateView } from '@mcubus/host';
@@ -152,4 +153,63 @@ export function isoTpCeiling(bitrate: number, dataBitrate?: number): number {
   );
   // Plus 3 bits of interframe space.
   return ((data.length - 1) * 1e9) / (ns + (3 * 1e9) / bitrate);
+}
+
+const REFERENCE_HW: Record<number, string> = {
+  16: 'mcubus-ref-gw',
+  33: 'mcubus-ref-node',
+  34: 'mcubus-ref-node',
+  48: 'mcubus-ref-modbus',
+};
+
+/**
+ * The reference board (2.5 MiB flashes) updated as a campaign of the given devices with `size`-byte
+ * images; returns the virtual seconds from the start to the campaign's end.
+ */
+export async function referenceCampaignSeconds(
+  devices: readonly number[],
+  size: number,
+  seed = 1,
+): Promise<number> {
+  const board = buildBoard(referenceBoard(), seed, {
+    storageFor: (m, sim) => factoryStorage(m, sim, undefined, BIG_FLASH),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'mcubus-campaign-bench-'));
+  try {
+    const { daemon } = daemonOn(board, join(dir, 'state'), { trustedKeys: [SIM_SIGNING_KEY.publicKey] });
+    void daemon.start();
+    board.sim.runFor(5 * NS_PER_S);
+    const items = devices.map((device) => {
+      const img = buildSignedImage(
+        {
+          hardwareId: REFERENCE_HW[device]!,
+          kind: 0,
+          version: [2, 0, 0],
+          size,
+          contentSeed: `bench:${device}`,
+        },
+        SIM_SIGNING_KEY.privateKey,
+      );
+      const imagePath = join(dir, `${device}.bin`);
+      writeFileSync(imagePath, img.image);
+      writeFileSync(`${imagePath}.manifest`, img.envelope);
+      return { device, imagePath, manifestPath: `${imagePath}.manifest` };
+    });
+    const t0 = board.sim.now;
+    const { id } = daemon.startCampaign({ items, trialMs: 500 }, false);
+    if (id === undefined) throw new Error('the campaign did not start');
+    for (;;) {
+      const c = daemon.campaigns().find((x) => x.id === id);
+      if (c && c.state !== 'running') {
+        if (c.items.some((i) => i.state !== 'done')) throw new Error(`campaign: ${JSON.stringify(c.items)}`);
+        break;
+      }
+      await settle(board, new Promise<void>(() => {}), 1000).catch(() => undefined);
+    }
+    const seconds = (board.sim.now - t0) / NS_PER_S;
+    void daemon.stop();
+    return seconds;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
