@@ -2,6 +2,7 @@ import { ResetReason } from '@mcubus/protocol';
 import { CanCarriage } from '../carriage/can-carriage.js';
 import { ModbusSlaveCarriage } from '../carriage/modbus-slave-carriage.js';
 import { UartCarriage } from '../carriage/uart-carriage.js';
+import { makeLayout } from '../flash/layout.js';
 import { NS_PER_MS, NS_PER_US } from '../kernel/scheduler.js';
 import { Sim } from '../kernel/sim.js';
 import { CanBus } from '../links/can-bus.js';
@@ -63,8 +64,22 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
   const modbusAddressOf = new Map<number, number>();
 
   for (const m of spec.mcus) {
-    const storage = opts.storageFor ? opts.storageFor(m, sim) : factoryStorage(m, sim);
-    const { ports: _ports, gateway, processingUs, powerOnAtMs: _powerOn, ...identity } = m;
+    const storage = opts.storageFor
+      ? opts.storageFor(m, sim)
+      : factoryStorage(
+          m,
+          sim,
+          undefined,
+          m.flashSectors ? { layout: makeLayout({ sectorCount: m.flashSectors }) } : {},
+        );
+    const {
+      ports: _ports,
+      gateway,
+      processingUs,
+      powerOnAtMs: _powerOn,
+      flashSectors: _flash,
+      ...identity
+    } = m;
     const mcu = new Mcu(
       sim,
       {

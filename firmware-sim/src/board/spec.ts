@@ -78,6 +78,8 @@ export interface McuSpec extends McuIdentity {
   readonly gateway?: { readonly timeSyncPeriodMs?: number; readonly timeMapPeriodMs?: number };
   /** Virtual time of the first power-on (default 0). */
   readonly powerOnAtMs?: number;
+  /** Flash size in 4 KiB sectors (default 128: 512 KiB, two 208 KiB application slots). */
+  readonly flashSectors?: number;
 }
 
 /** Faults scheduled in virtual time (ms since start). */

@@ -553,7 +553,7 @@ async function updateAll(
         last.set(u.device, line);
       }
     }
-    if (!c || c.state !== 'running') {
+    if (c?.state !== 'running') {
       const failed = c ? c.items.filter((i) => i.state !== 'done') : [];
       if (!ctx.json && c)
         ctx.out(

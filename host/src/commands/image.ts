@@ -73,7 +73,7 @@ class UsageProblem extends Error {}
 function keygen(rest: readonly string[], o: ImageCommandOptions, io: Io): number {
   const out = o.out ?? rest[0];
   if (!out) throw new UsageProblem('give the private key file: mcubus image keygen --out KEY.pem');
-  const pub = out.replace(/\.pem$/, '') + '.pub.pem';
+  const pub = `${out.replace(/\.pem$/, '')}.pub.pem`;
   for (const p of [out, pub])
     if (existsSync(p) && !o.force) throw new UsageProblem(`${p} exists; --force overwrites it`);
   const { privatePem, publicPem } = o.simulator

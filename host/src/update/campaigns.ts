@@ -41,7 +41,7 @@ export function planCampaign(items: readonly PlanInput[]): PlannedItem[] {
         Number(gateways.has(a.device)) - Number(gateways.has(b.device)) ||
         a.device - b.device,
     );
-    ordered.forEach((i, step) => out.push({ ...i, step }));
+    for (const [step, i] of ordered.entries()) out.push({ ...i, step });
   }
   return out.sort((a, b) => a.bus.localeCompare(b.bus) || a.step - b.step);
 }
@@ -168,7 +168,7 @@ export class CampaignRunner {
 
   cancel(id: number): boolean {
     const c = this.#h.registry.campaigns.get(id);
-    if (!c || c.state !== 'running') return false;
+    if (c?.state !== 'running') return false;
     this.#h.registry.campaigns.setState(id, 'cancelled');
     for (const i of c.items) {
       if (i.state === 'pending')
@@ -190,14 +190,14 @@ export class CampaignRunner {
   #kick(id: number): void {
     if (this.#stopped) return;
     const c = this.#h.registry.campaigns.get(id);
-    if (!c || c.state !== 'running') return;
+    if (c?.state !== 'running') return;
     const active = this.#active.get(id) ?? new Set<number>();
     this.#active.set(id, active);
     const buses = new Set(c.items.map((i) => i.bus));
     for (const bus of buses) {
       // Read again per bus: starting one item can finish others at once (and kick nested).
       const now = this.#h.registry.campaigns.get(id);
-      if (!now || now.state !== 'running') return;
+      if (now?.state !== 'running') return;
       const items = now.items.filter((i) => i.bus === bus);
       if (items.some((i) => i.state === 'running')) continue;
       const next = items.find((i) => i.state === 'pending' && !active.has(i.device));
