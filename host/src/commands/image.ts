@@ -19,6 +19,7 @@ import {
   readPrivateKey,
   readPublicKey,
 } from '../update/image-files.js';
+import { isMcuboot, McubootError, parseMcuboot, TLV, verifyMcubootEd25519 } from '../update/mcuboot.js';
 
 export interface ImageCommandOptions {
   readonly key?: string;
@@ -70,6 +71,15 @@ export function imageCommand(args: readonly string[], o: ImageCommandOptions, io
 
 class UsageProblem extends Error {}
 
+function parseMcubootOrUsage(image: Uint8Array, path: string) {
+  try {
+    return parseMcuboot(image);
+  } catch (e) {
+    if (e instanceof McubootError) throw new ImageFileError('bad_mcuboot', path, e.message);
+    throw e;
+  }
+}
+
 function keygen(rest: readonly string[], o: ImageCommandOptions, io: Io): number {
   const out = o.out ?? rest[0];
   if (!out) throw new UsageProblem('give the private key file: mcubus image keygen --out KEY.pem');
@@ -114,10 +124,23 @@ function signImage(rest: readonly string[], o: ImageCommandOptions, io: Io): num
     throw new UsageProblem('--load-address must be an address (decimal or 0x hex)');
   const image = readImageFile(path);
   const key = readPrivateKey(o.key);
+  // An MCUboot image (imgtool) carries its version and hash: take the version from it, and refuse
+  // one whose bytes do not match its own hash. The whole file goes into the slot.
+  let version: number[];
+  if (isMcuboot(image)) {
+    const mb = parseMcubootOrUsage(image, path);
+    if (!mb.hash || !Buffer.from(mb.hash).equals(Buffer.from(mb.computedHash)))
+      throw new ImageFileError('bad_mcuboot', path, 'the MCUboot image does not match its own SHA-256 TLV');
+    version = o.version
+      ? parseVersion(o.version)
+      : mb.version[3] === 0
+        ? mb.version.slice(0, 3)
+        : [...mb.version];
+  } else version = parseVersion(o.version);
   const manifest: Manifest = {
     hardwareId: o.hardwareId,
     kind,
-    version: parseVersion(o.version),
+    version,
     securityCounter: counter,
     sha256: sha256Digest(image),
     size: image.length,
@@ -139,6 +162,33 @@ function inspect(rest: readonly string[], o: ImageCommandOptions, io: Io): numbe
     throw new UsageProblem('give the image: mcubus image inspect IMAGE [--manifest M] [--key PUB.pem]');
   const image = readImageFile(path);
   const mpath = o.manifest ?? manifestPathFor(path);
+  // Anything checked and found wrong makes the exit status 1.
+  let mcubootOk = true;
+  if (isMcuboot(image)) {
+    const mb = parseMcubootOrUsage(image, path);
+    const hashOk = mb.hash !== null && Buffer.from(mb.hash).equals(Buffer.from(mb.computedHash));
+    const sig = mb.tlvs.some((t) => t.type === TLV.ed25519)
+      ? o.key
+        ? verifyMcubootEd25519(mb, readPublicKey(o.key))
+          ? 'valid (Ed25519)'
+          : 'INVALID (Ed25519)'
+        : 'Ed25519, not checked (give --key PUB.pem)'
+      : 'none that mcubus checks (only Ed25519)';
+    io.out(
+      [
+        [
+          'MCUboot',
+          `version ${mb.version.slice(0, 3).join('.')}+${mb.version[3]}, ${mb.imageSize} bytes after a ${mb.headerSize}-byte header, load 0x${mb.loadAddress.toString(16)}`,
+        ],
+        ['MCUboot hash', hashOk ? 'matches the image' : 'DOES NOT match the image'],
+        ['MCUboot sig', sig],
+      ]
+        .map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`)
+        .join('\n'),
+    );
+    mcubootOk = hashOk && !sig.startsWith('INVALID');
+    if (!existsSync(mpath)) return mcubootOk ? 0 : 1;
+  }
   const envelope = readManifestFile(mpath);
   const env = decodeEnvelope(envelope);
   if (!env.ok) {
@@ -191,5 +241,5 @@ function inspect(rest: readonly string[], o: ImageCommandOptions, io: Io): numbe
         .map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`)
         .join('\n'),
     );
-  return hashOk && sigOk ? 0 : 1;
+  return hashOk && sigOk && mcubootOk ? 0 : 1;
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
  */
 export class ImageFileError extends Error {
   constructor(
-    readonly code: 'unreadable' | 'bad_hex' | 'bad_key' | 'empty',
+    readonly code: 'unreadable' | 'bad_hex' | 'bad_key' | 'empty' | 'bad_mcuboot',
     readonly path: string,
     message: string,
   ) {
