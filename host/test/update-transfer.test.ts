@@ -62,6 +62,26 @@ describe('UpdateTransfer', () => {
     });
   });
 
+  it('shrinks the window to what the path needs: a round trip and the flash time at the ack rate, plus two', () => {
+    const t = transfer();
+    t.handle({ type: 'start' }, 0);
+    t.handle(
+      {
+        type: 'answer',
+        request: 'status',
+        message: status({ state: UpdateState.idle, window: 8, flashWriteUs: 0 }),
+      },
+      1,
+    );
+    expect(
+      offsets(t.handle({ type: 'answer', request: 'begin', message: status({ received: 0 }) }, 2000)),
+    ).toHaveLength(8);
+    // 1 KiB acknowledged every 10 ms, 10 ms after it was sent: one chunk covers the round trip.
+    t.handle(ack(1024), 12_000);
+    t.handle(ack(2048), 22_000);
+    expect(t.progress().window).toBe(3);
+  });
+
   it('resumes where the device says it stands', () => {
     const t = transfer();
     const out = opened(t, 5 * 1024);

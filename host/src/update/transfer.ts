@@ -114,7 +114,15 @@ export class UpdateTransfer {
   #phase: UpdatePhase = 'probe';
   #detail = '';
   #chunkSize = DEFAULT_CHUNK;
+  /** Chunks in flight: what the device can buffer, and no more than the path needs (#sizeWindow). */
   #window = 8;
+  #deviceWindow = 8;
+  /** Device flash time per chunk (UPDATE_STATUS flashWriteUs). */
+  #flashUs = 0;
+  /** Smallest chunk-to-ack time seen, and the acknowledged byte rate (bytes/µs, smoothed). */
+  #minRttUs: number | null = null;
+  #rate: number | null = null;
+  #lastAdvanceUs: number | null = null;
   #acked = 0;
   #resumedFrom = 0;
   /** Chunk index → host time it was last sent; absent = never sent or acknowledged. */
@@ -332,7 +340,9 @@ export class UpdateTransfer {
     const fit = Math.floor((this.#c.mtu - CHUNK_OVERHEAD) / CHUNK_ALIGN) * CHUNK_ALIGN;
     const limit = Math.min(b.maxChunk ?? DEFAULT_CHUNK, fit, this.#c.chunkSize, 4096);
     this.#chunkSize = Math.max(CHUNK_ALIGN, Math.floor(limit / CHUNK_ALIGN) * CHUNK_ALIGN);
-    this.#window = Math.max(1, Math.min(b.window ?? 8, this.#c.maxWindow));
+    this.#deviceWindow = Math.max(1, Math.min(b.window ?? 8, this.#c.maxWindow));
+    this.#window = this.#deviceWindow;
+    this.#flashUs = b.flashWriteUs ?? 0;
   }
 
   #begin(out: Out): void {
@@ -413,6 +423,20 @@ export class UpdateTransfer {
     this.#sentOrder.set(index, ++this.#order);
   }
 
+  /**
+   * The window the path needs: enough chunks to cover a round trip plus the device's flash time at
+   * the rate acks come back (the bandwidth-delay product), plus two of headroom — more would only
+   * queue in the transport, in front of heartbeats and time sync. Never more than the device buffers.
+   */
+  #sizeWindow(): void {
+    if (this.#rate === null || this.#minRttUs === null) {
+      this.#window = this.#deviceWindow;
+      return;
+    }
+    const needed = Math.ceil((this.#rate * (this.#minRttUs + this.#flashUs)) / this.#chunkSize) + 2;
+    this.#window = Math.max(2, Math.min(this.#deviceWindow, needed));
+  }
+
   /** Sends never-sent chunks while fewer than `window` are outstanding beyond the cumulative ack. */
   #fill(out: Out, nowUs: number): void {
     const base = Math.floor(this.#acked / this.#chunkSize);
@@ -432,7 +456,13 @@ export class UpdateTransfer {
       if (sent !== undefined) {
         const sample = nowUs - sent;
         this.#srttUs = this.#srttUs === null ? sample : 0.875 * this.#srttUs + 0.125 * sample;
+        this.#minRttUs = this.#minRttUs === null ? sample : Math.min(this.#minRttUs, sample);
       }
+      if (this.#lastAdvanceUs !== null && nowUs > this.#lastAdvanceUs) {
+        const r = (b.cumulative - this.#acked) / (nowUs - this.#lastAdvanceUs);
+        this.#rate = this.#rate === null ? r : 0.875 * this.#rate + 0.125 * r;
+      }
+      this.#lastAdvanceUs = nowUs;
       for (let i = Math.floor(this.#acked / this.#chunkSize); i < base; i++) {
         this.#sentAt.delete(i);
         this.#sentOrder.delete(i);
@@ -442,7 +472,8 @@ export class UpdateTransfer {
       this.#lastProgressUs = nowUs;
       this.#timeouts = 0;
     }
-    if (b.window !== undefined) this.#window = Math.max(1, Math.min(b.window, this.#c.maxWindow));
+    if (b.window !== undefined) this.#deviceWindow = Math.max(1, Math.min(b.window, this.#c.maxWindow));
+    this.#sizeWindow();
     const sacked = sackChunks(base, b.sack);
     for (const i of sacked) this.#sacked.add(i);
     if (this.#acked >= this.#img.manifest.size) {
