@@ -187,6 +187,69 @@ describe('UpdateTransfer', () => {
     expect(t.progress().detail).toMatch(/begin refused: .*image is for x/);
   });
 
+  it('ignores a late no-answer to a request it has moved past, and fails a refused CONFIRM', () => {
+    const t = transfer({ trialUs: 1_000_000 });
+    opened(t);
+    t.handle(ack(SIZE), 50_000);
+    t.handle({ type: 'answer', request: 'verify', message: status({ state: UpdateState.verified }) }, 60_000);
+    const wait = t.handle({ type: 'answer', request: 'activate', message: { type: 'ok', body: {} } }, 70_000);
+    t.handle({ type: 'tick' }, wait.wakeAt!); // silent: RESET goes out
+    const hello = { firmwareVersion: [2, 0, 0], bootloaderVersion: [1, 0, 0] } as Extract<
+      Message,
+      { type: 'hello' }
+    >['body'];
+    t.handle({ type: 'hello', body: hello }, 3_200_000);
+    expect(t.phase).toBe('trial');
+    // The RESET's retries ran out after the new image had come up: nothing to act on.
+    t.handle({ type: 'no_answer', request: 'reset', reason: 'timeout' }, 3_300_000);
+    expect(t.phase).toBe('trial');
+    t.handle({ type: 'tick' }, 4_200_000);
+    expect(t.phase).toBe('confirm');
+    const busy = t.handle(
+      { type: 'answer', request: 'confirm', message: { type: 'error', body: { code: 4 } } },
+      4_300_000,
+    );
+    expect(t.handle({ type: 'tick' }, busy.wakeAt!).requests.map((r) => r.kind)).toEqual(['confirm']);
+    t.handle(
+      { type: 'answer', request: 'confirm', message: { type: 'error', body: { code: 5, message: 'no' } } },
+      4_600_000,
+    );
+    expect(t.progress()).toMatchObject({ phase: 'failed' });
+    expect(t.progress().detail).toMatch(/confirm refused/);
+  });
+
+  it('asks for the status again when its answer is lost, with chunks that fit the route from the start', () => {
+    const t = new UpdateTransfer(
+      { image, envelope: new Uint8Array([1]), manifest },
+      { session: 9, mtu: 251 },
+    );
+    expect(t.progress().chunkSize).toBe(224);
+    t.handle({ type: 'start' }, 0);
+    const retry = t.handle({ type: 'no_answer', request: 'status', reason: 'timeout' }, 1000);
+    expect(t.handle({ type: 'tick' }, retry.wakeAt!).requests.map((r) => r.message.type)).toEqual([
+      'update_status_req',
+    ]);
+  });
+
+  it('begins again when the device reboots while checking the image, and pauses on a zero window', () => {
+    const t = transfer();
+    opened(t);
+    expect(
+      offsets(t.handle({ type: 'ack', body: { session: 9, cumulative: 1024, window: 0 } }, 10_000)),
+    ).toEqual([]);
+    expect(
+      offsets(t.handle({ type: 'ack', body: { session: 9, cumulative: 2048, window: 4 } }, 20_000)).length,
+    ).toBeGreaterThan(0);
+    t.handle(ack(SIZE), 50_000);
+    expect(t.phase).toBe('verify');
+    const hello = { firmwareVersion: [1, 0, 0], bootloaderVersion: [1, 0, 0] } as Extract<
+      Message,
+      { type: 'hello' }
+    >['body'];
+    const again = t.handle({ type: 'hello', body: hello }, 60_000);
+    expect(again.requests.map((r) => r.kind)).toEqual(['begin']);
+  });
+
   it('fits chunks to the route: a Modbus tunnel carries 224-byte chunks', () => {
     const t = new UpdateTransfer(
       { image, envelope: new Uint8Array([1]), manifest },

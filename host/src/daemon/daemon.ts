@@ -149,8 +149,8 @@ export class Daemon implements DaemonApi {
     this.#updates = new UpdateManager(
       {
         runtime: options.runtime,
-        request: async (dst, message, timeoutMs) => {
-          const e = await this.#request(dst, message, timeoutMs);
+        request: async (dst, message, timeoutMs, attempts) => {
+          const e = await this.#request(dst, message, timeoutMs, attempts);
           if ((e.type === 'answer' || e.type === 'error_answer') && e.message.type !== 'unknown')
             return { ok: true, message: e.message };
           return { ok: false, reason: describeFailure(e) };
@@ -197,6 +197,11 @@ export class Daemon implements DaemonApi {
       update: (device, image, opts) => this.update(device, image, opts),
       cancelUpdate: (device) => this.cancelUpdate(device),
       journal: (kind, severity, message, extra) => this.#journal(kind, severity, message, extra),
+      after: (ms, fn) => {
+        this.#o.runtime.at(this.#o.runtime.nowUs() + ms * 1000, () => {
+          if (this.#running) fn();
+        });
+      },
     });
     for (const r of options.registry.list()) this.#remember(r);
     for (const t of options.transports) {

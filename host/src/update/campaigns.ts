@@ -67,6 +67,8 @@ export interface CampaignHost {
     message: string,
     extra: { device?: number; data?: unknown },
   ): void;
+  /** Calls `fn` once after `ms` (a daemon runtime timer). */
+  after(ms: number, fn: () => void): void;
 }
 
 export interface CampaignRequest {
@@ -88,6 +90,10 @@ export interface PlanView {
   readonly problem?: string;
 }
 
+/** A device not heard since a restart is looked for every 2 s, for a minute. */
+const UNHEARD_RETRY_MS = 2000;
+const UNHEARD_RETRIES = 30;
+
 const TERMINAL = new Set(['done', 'failed', 'rolled_back', 'cancelled', 'refused']);
 
 export class CampaignRunner {
@@ -95,6 +101,8 @@ export class CampaignRunner {
   /** Campaign id → devices whose update this runner started (and awaits). */
   readonly #active = new Map<number, Set<number>>();
   #stopped = false;
+  /** Retries of items whose device has not been heard yet, by "campaign:device". */
+  readonly #waits = new Map<string, number>();
 
   constructor(host: CampaignHost) {
     this.#h = host;
@@ -187,6 +195,24 @@ export class CampaignRunner {
     this.#stopped = true;
   }
 
+  /** A failure in a callback (the database) is journaled, not thrown into the event loop. */
+  #guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      try {
+        this.#h.journal(
+          'campaign.error',
+          'error',
+          `campaign bookkeeping failed: ${(e as Error).message}`,
+          {},
+        );
+      } catch {
+        // The journal is the database too: nothing more to do than to stop throwing.
+      }
+    }
+  }
+
   #kick(id: number): void {
     if (this.#stopped) return;
     const c = this.#h.registry.campaigns.get(id);
@@ -204,7 +230,9 @@ export class CampaignRunner {
       if (next) this.#run(now, next, active);
     }
     const fresh = this.#h.registry.campaigns.get(id)!;
-    if (fresh.items.every((i) => TERMINAL.has(i.state))) {
+    // (A nested kick may have finished it already.)
+    if (fresh.state === 'running' && fresh.items.every((i) => TERMINAL.has(i.state))) {
+      this.#active.delete(id);
       this.#h.registry.campaigns.setState(id, 'finished');
       const failed = fresh.items.filter((i) => i.state !== 'done');
       this.#h.journal(
@@ -238,23 +266,34 @@ export class CampaignRunner {
       }
       store.setItem(c.id, item.device, 'running', `running ${want} unconfirmed; confirming`);
       active.add(item.device);
-      void this.#h.confirm(item.device).then((ok) => {
-        active.delete(item.device);
-        if (this.#stopped) return;
-        store.setItem(
-          c.id,
-          item.device,
-          ok ? 'done' : 'failed',
-          ok ? `running ${want}, confirmed` : 'confirm refused',
-        );
-        this.#kick(c.id);
-      });
+      void this.#h.confirm(item.device).then((ok) =>
+        this.#guarded(() => {
+          active.delete(item.device);
+          if (this.#stopped) return;
+          store.setItem(
+            c.id,
+            item.device,
+            ok ? 'done' : 'failed',
+            ok ? `running ${want}, confirmed` : 'confirm refused',
+          );
+          this.#kick(c.id);
+        }),
+      );
       return;
     }
     let started: Promise<UpdateView>;
     try {
       started = this.#h.update(item.device, image, c.options);
     } catch (e) {
+      // Not heard since the daemon (re)started — no route yet: try again shortly, for a minute.
+      if (e instanceof UpdateRefused && e.code === 'unknown_device') {
+        const tries = (this.#waits.get(`${c.id}:${item.device}`) ?? 0) + 1;
+        this.#waits.set(`${c.id}:${item.device}`, tries);
+        if (tries <= UNHEARD_RETRIES) {
+          this.#h.after(UNHEARD_RETRY_MS, () => this.#kick(c.id));
+          return;
+        }
+      }
       const detail = e instanceof UpdateRefused ? `${e.code}: ${e.message}` : (e as Error).message;
       store.setItem(c.id, item.device, 'refused', detail);
       this.#kick(c.id);
@@ -262,12 +301,14 @@ export class CampaignRunner {
     }
     store.setItem(c.id, item.device, 'running', '');
     active.add(item.device);
-    void started.then((v) => {
-      active.delete(item.device);
-      if (this.#stopped) return;
-      store.setItem(c.id, item.device, v.phase, v.detail);
-      this.#kick(c.id);
-    });
+    void started.then((v) =>
+      this.#guarded(() => {
+        active.delete(item.device);
+        if (this.#stopped) return;
+        store.setItem(c.id, item.device, v.phase, v.detail);
+        this.#kick(c.id);
+      }),
+    );
   }
 }
 

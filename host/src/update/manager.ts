@@ -22,6 +22,7 @@ export interface UpdateManagerDeps {
     dst: number,
     message: Message,
     timeoutMs: number,
+    attempts?: number,
   ): Promise<{ ok: true; message: Message } | { ok: false; reason: string }>;
   /** Sends an event frame (UPDATE_CHUNK) once. */
   sendEvent(dst: number, message: Message): void;
@@ -159,7 +160,12 @@ export class UpdateManager {
         data: { version: formatVersion(m.version), size: m.size, kind: m.kind },
       },
     );
-    this.#step(r, { type: 'start' });
+    try {
+      this.#step(r, { type: 'start' });
+    } catch (e) {
+      this.#running.delete(device);
+      throw e;
+    }
     return done;
   }
 
@@ -204,15 +210,20 @@ export class UpdateManager {
     for (const q of out.requests) {
       // RESET is answered before the device goes; the rest may take a flash write or a hash.
       const timeoutMs = q.kind === 'verify' ? 20_000 : q.kind === 'begin' ? 5_000 : 2_000;
-      void this.#d.request(r.device, q.message, timeoutMs).then((a) => {
-        if (this.#running.get(r.device) !== r) return;
-        this.#step(
-          r,
-          a.ok
-            ? { type: 'answer', request: q.kind, message: a.message }
-            : { type: 'no_answer', request: q.kind, reason: a.reason },
+      // RESET goes once: a repeat that reaches the new image would reset it during its trial.
+      const attempts = q.kind === 'reset' ? 1 : undefined;
+      void this.#d
+        .request(r.device, q.message, timeoutMs, attempts)
+        .then((a) =>
+          this.#guarded(r, () =>
+            this.#step(
+              r,
+              a.ok
+                ? { type: 'answer', request: q.kind, message: a.message }
+                : { type: 'no_answer', request: q.kind, reason: a.reason },
+            ),
+          ),
         );
-      });
     }
     r.wake?.cancel();
     r.wake = null;
@@ -225,9 +236,28 @@ export class UpdateManager {
     }
     if (out.wakeAt !== undefined) {
       const at = out.wakeAt;
-      r.wake = this.#d.runtime.at(at, () => {
-        if (this.#running.get(r.device) === r) this.#step(r, { type: 'tick' });
-      });
+      r.wake = this.#d.runtime.at(at, () => this.#guarded(r, () => this.#step(r, { type: 'tick' })));
+    }
+  }
+
+  /**
+   * Runs a step of a live update from a callback (an answer, a timer). Anything thrown there (the
+   * journal's database failing) must not escape into the event loop: the update ends as failed.
+   */
+  #guarded(r: Running, fn: () => void): void {
+    if (this.#running.get(r.device) !== r) return;
+    try {
+      fn();
+    } catch (e) {
+      r.wake?.cancel();
+      this.#running.delete(r.device);
+      const view = {
+        ...this.#view(r.device, r.transfer, r.image),
+        phase: 'failed' as const,
+        detail: `internal error: ${(e as Error).message}`,
+      };
+      this.#finished.set(r.device, view);
+      r.resolve(view);
     }
   }
 

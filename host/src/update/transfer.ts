@@ -130,6 +130,7 @@ export class UpdateTransfer {
   /** Chunk index → order of its last transmission (a counter: many chunks leave in the same µs). */
   readonly #sentOrder = new Map<number, number>();
   #order = 0;
+  readonly #retransmitted = new Set<number>();
   readonly #sacked = new Set<number>();
   /** Next never-sent chunk index. */
   #next = 0;
@@ -157,6 +158,14 @@ export class UpdateTransfer {
       giveUpAfter: 20,
       ...config,
     };
+    // Within the route's MTU and the configured size even before the device tells its own limit.
+    this.#chunkSize = this.#fitChunk(DEFAULT_CHUNK);
+  }
+
+  #fitChunk(deviceMax: number): number {
+    const fit = Math.floor((this.#c.mtu - CHUNK_OVERHEAD) / CHUNK_ALIGN) * CHUNK_ALIGN;
+    const limit = Math.min(deviceMax, fit, this.#c.chunkSize, 4096);
+    return Math.max(CHUNK_ALIGN, Math.floor(limit / CHUNK_ALIGN) * CHUNK_ALIGN);
   }
 
   get phase(): UpdatePhase {
@@ -191,11 +200,7 @@ export class UpdateTransfer {
     switch (input.type) {
       case 'start':
         this.#startedUs = nowUs;
-        this.#setPhase(out, 'probe', 'asking the device for its limits and what it holds');
-        this.#request(out, 'status', {
-          type: 'update_status_req',
-          body: { sha256: this.#img.manifest.sha256 },
-        });
+        this.#probe(out);
         break;
       case 'answer':
         // An answer to a request we have moved past (ACTIVATE's retransmission answered by the
@@ -205,6 +210,7 @@ export class UpdateTransfer {
         this.#onAnswer(out, input.request, input.message, nowUs);
         break;
       case 'no_answer':
+        if (this.#requestInFlight !== input.request) break; // a request we have moved past
         this.#requestInFlight = null;
         this.#onNoAnswer(out, input.request, input.reason, nowUs);
         break;
@@ -254,7 +260,7 @@ export class UpdateTransfer {
           return;
         }
       }
-      if (request === 'confirm' || request === 'abort') return;
+      if (request === 'abort') return;
       this.#finish(
         out,
         'failed',
@@ -281,9 +287,12 @@ export class UpdateTransfer {
         } else if (m.body.state === UpdateState.failed) {
           const code = enumName(ErrorCode, m.body.error ?? ErrorCode.internal);
           this.#finish(out, 'failed', `the device refused the stored image: ${code}`, nowUs);
-        } else {
+        } else if (this.#busyRetries++ < 100) {
+          // Still checking (a long image): ask again shortly, for at most 20 s.
           this.#deadline = nowUs + 200_000;
           this.#retryRequest = 'verify';
+        } else {
+          this.#finish(out, 'failed', 'the device did not finish checking the image', nowUs);
         }
         return;
       case 'activate':
@@ -332,14 +341,17 @@ export class UpdateTransfer {
           return;
         }
         this.#deadline = nowUs + 500_000;
-        this.#retryRequest = request === 'verify' ? 'verify' : request === 'activate' ? 'activate' : 'begin';
+        this.#retryRequest = request;
     }
   }
 
+  #probe(out: Out): void {
+    this.#setPhase(out, 'probe', 'asking the device for its limits and what it holds');
+    this.#request(out, 'status', { type: 'update_status_req', body: { sha256: this.#img.manifest.sha256 } });
+  }
+
   #learnLimits(b: Extract<Message, { type: 'update_status' }>['body']): void {
-    const fit = Math.floor((this.#c.mtu - CHUNK_OVERHEAD) / CHUNK_ALIGN) * CHUNK_ALIGN;
-    const limit = Math.min(b.maxChunk ?? DEFAULT_CHUNK, fit, this.#c.chunkSize, 4096);
-    this.#chunkSize = Math.max(CHUNK_ALIGN, Math.floor(limit / CHUNK_ALIGN) * CHUNK_ALIGN);
+    this.#chunkSize = this.#fitChunk(b.maxChunk ?? DEFAULT_CHUNK);
     this.#deviceWindow = Math.max(1, Math.min(b.window ?? 8, this.#c.maxWindow));
     this.#window = this.#deviceWindow;
     this.#flashUs = b.flashWriteUs ?? 0;
@@ -383,7 +395,9 @@ export class UpdateTransfer {
     this.#sentAt.clear();
     this.#sentOrder.clear();
     this.#sacked.clear();
-    this.#next = Math.ceil(this.#acked / this.#chunkSize);
+    this.#retransmitted.clear();
+    this.#lastAdvanceUs = null;
+    this.#next = Math.floor(this.#acked / this.#chunkSize);
     // Only acknowledged progress resets the timeout count: a device that answers BEGIN but never
     // stores a chunk must not keep the update going for ever.
     this.#lastProgressUs = nowUs;
@@ -418,7 +432,11 @@ export class UpdateTransfer {
     out.chunks.push(m);
     const bytes = (m.body as { data: Uint8Array }).data.length;
     this.#sentBytes += bytes;
-    if (retransmit) this.#retxBytes += bytes;
+    if (retransmit) {
+      this.#retxBytes += bytes;
+      // Karn: an ack of a chunk sent twice says nothing about the round trip.
+      this.#retransmitted.add(index);
+    }
     this.#sentAt.set(index, nowUs);
     this.#sentOrder.set(index, ++this.#order);
   }
@@ -434,7 +452,7 @@ export class UpdateTransfer {
       return;
     }
     const needed = Math.ceil((this.#rate * (this.#minRttUs + this.#flashUs)) / this.#chunkSize) + 2;
-    this.#window = Math.max(2, Math.min(this.#deviceWindow, needed));
+    this.#window = Math.min(this.#deviceWindow, needed);
   }
 
   /** Sends never-sent chunks while fewer than `window` are outstanding beyond the cumulative ack. */
@@ -452,7 +470,7 @@ export class UpdateTransfer {
     const base = Math.floor(b.cumulative / this.#chunkSize);
     if (b.cumulative > this.#acked) {
       // RTT from the newest chunk this ack covers that was sent once (Karn: not a retransmission).
-      const sent = this.#sentAt.get(base - 1);
+      const sent = this.#retransmitted.has(base - 1) ? undefined : this.#sentAt.get(base - 1);
       if (sent !== undefined) {
         const sample = nowUs - sent;
         this.#srttUs = this.#srttUs === null ? sample : 0.875 * this.#srttUs + 0.125 * sample;
@@ -467,12 +485,14 @@ export class UpdateTransfer {
         this.#sentAt.delete(i);
         this.#sentOrder.delete(i);
         this.#sacked.delete(i);
+        this.#retransmitted.delete(i);
       }
       this.#acked = Math.min(b.cumulative, this.#img.manifest.size);
       this.#lastProgressUs = nowUs;
       this.#timeouts = 0;
     }
-    if (b.window !== undefined) this.#deviceWindow = Math.max(1, Math.min(b.window, this.#c.maxWindow));
+    // 0 = "nothing more right now": sending pauses until an ack opens the window again.
+    if (b.window !== undefined) this.#deviceWindow = Math.min(b.window, this.#c.maxWindow);
     this.#sizeWindow();
     const sacked = sackChunks(base, b.sack);
     for (const i of sacked) this.#sacked.add(i);
@@ -543,7 +563,8 @@ export class UpdateTransfer {
     const m = this.#img.manifest;
     const want = m.version.join('.');
     // ACTIVATE's OK and the new image's HELLO can be handled in either order.
-    const booting = ['activate', 'boot_wait', 'reset', 'trial'];
+    // A HELLO while CONFIRM is under way is a reset during the trial (the version says which image).
+    const booting = ['activate', 'boot_wait', 'reset', 'trial', 'confirm'];
     if (booting.includes(this.#phase)) {
       // The device booted: whatever ACTIVATE or RESET still waits for an answer is settled.
       if (this.#requestInFlight === 'activate' || this.#requestInFlight === 'reset')
@@ -562,8 +583,10 @@ export class UpdateTransfer {
         this.#finish(out, 'done', `bootloader ${want} running`, nowUs);
         return;
       }
-      if (this.#phase === 'trial') {
+      if (this.#phase === 'trial' || this.#phase === 'confirm') {
         // A second boot of the test image during its trial: it crashed; the bootloader decides next.
+        if (this.#requestInFlight === 'confirm') this.#requestInFlight = null;
+        this.#phase = 'trial';
         this.#detail = 'the new image reset during its trial';
         this.#deadline = nowUs + this.#c.trialUs;
         return;
@@ -576,8 +599,11 @@ export class UpdateTransfer {
       this.#deadline = nowUs + this.#c.trialUs;
       return;
     }
-    if (this.#phase === 'transfer' || this.#phase === 'begin') {
-      // The device rebooted mid-transfer: its RAM session is gone, the resume point is not.
+    if (this.#phase === 'transfer' || this.#phase === 'begin' || this.#phase === 'verify') {
+      // The device rebooted mid-transfer (or while checking): its RAM session is gone, the resume
+      // point is not; BEGIN again (a complete image goes straight to VERIFY).
+      if (this.#requestInFlight === 'verify' || this.#requestInFlight === 'begin')
+        this.#requestInFlight = null;
       this.#begin(out);
     }
   }
@@ -588,10 +614,13 @@ export class UpdateTransfer {
       if (this.#retryRequest) {
         const r = this.#retryRequest;
         this.#retryRequest = null;
-        if (r === 'begin' || r === 'status') this.#begin(out);
+        if (r === 'status') this.#probe(out);
+        else if (r === 'begin') this.#begin(out);
         else if (r === 'verify') this.#verify(out);
         else if (r === 'activate')
           this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#c.session } });
+        else if (r === 'confirm') this.#confirm(out);
+        else if (r === 'reset') this.#request(out, 'reset', { type: 'reset', body: {} });
         return;
       }
       if (this.#phase === 'boot_wait' && this.#resetIfSilent) {
@@ -630,6 +659,10 @@ export class UpdateTransfer {
 
   #setPhase(out: Out, phase: UpdatePhase, detail: string): void {
     if (this.#phase === phase && this.#detail === detail) return;
+    // Each phase counts its own timeouts and busy answers (the transfer keeps its timeouts across
+    // reopenings: only acknowledged progress resets them).
+    if (this.#phase !== phase && phase !== 'begin' && phase !== 'transfer') this.#timeouts = 0;
+    if (this.#phase !== phase) this.#busyRetries = 0;
     this.#phase = phase;
     out.events.push({ kind: 'phase', phase, detail });
   }
