@@ -107,6 +107,8 @@ const CHUNK_OVERHEAD = 8 + 4 + 1 + 4 + 6 + 4;
 const CHUNK_ALIGN = 16;
 const DEFAULT_CHUNK = 1024;
 const RESET_IF_SILENT_US = 3_000_000;
+/** What a busy host (event loop, scheduler, USB) can add to a round trip: the window covers it too. */
+const HOST_JITTER_US = 20_000;
 
 export class UpdateTransfer {
   readonly #c: Required<TransferConfig>;
@@ -442,8 +444,8 @@ export class UpdateTransfer {
   }
 
   /**
-   * The window the path needs: enough chunks to cover a round trip plus the device's flash time at
-   * the rate acks come back (the bandwidth-delay product), plus two of headroom — more would only
+   * The window the path needs: enough chunks to cover a round trip, the device's flash time and the
+   * host's own scheduling jitter at the rate acks come back (the bandwidth-delay product), plus two — more would only
    * queue in the transport, in front of heartbeats and time sync. Never more than the device buffers.
    */
   #sizeWindow(): void {
@@ -451,7 +453,8 @@ export class UpdateTransfer {
       this.#window = this.#deviceWindow;
       return;
     }
-    const needed = Math.ceil((this.#rate * (this.#minRttUs + this.#flashUs)) / this.#chunkSize) + 2;
+    const cover = this.#minRttUs + this.#flashUs + HOST_JITTER_US;
+    const needed = Math.ceil((this.#rate * cover) / this.#chunkSize) + 2;
     this.#window = Math.min(this.#deviceWindow, needed);
   }
 
