@@ -106,6 +106,20 @@ describe('TimeService', () => {
     expect(h.svc.epochOf(GW)).toBe(3);
   });
 
+  it("tells one reboot from the next by the device's uptime, however late the heartbeat shows it", () => {
+    const h = new Harness(new Map([[GW, clock(0, 10)]]));
+    h.apply(h.svc.handle({ type: 'device', device: GW, counterBits: 32, via: null, rebooted: false }, 0));
+    h.runTo(20e6);
+    h.apply(h.svc.handle({ type: 'device', device: GW, counterBits: 32, via: null, rebooted: true }, 20e6));
+    // The first heartbeat after that boot came 7 s later (some were lost): its uptime dates the boot
+    // just before the epoch began — the same reboot.
+    h.apply(h.svc.handle({ type: 'rebooted', device: GW, bootedAtUs: 19.98e6 }, 27e6));
+    expect(h.svc.epochOf(GW)).toBe(2);
+    // A boot after the epoch began is a new reboot, even soon after.
+    h.apply(h.svc.handle({ type: 'rebooted', device: GW, bootedAtUs: 28e6 }, 29e6));
+    expect(h.svc.epochOf(GW)).toBe(3);
+  });
+
   it('composes a node behind a gateway from the gateway clock and its TIME_MAP', () => {
     const gw = clock(7_000_000, 40);
     const node = clock(900_000_000, -60);

@@ -131,6 +131,7 @@ export class Daemon implements DaemonApi {
   #campaignTimer: { cancel(): void } | null = null;
   /** Time-sync requests in flight: link handle → device and the t1 they carry. */
   readonly #timeExchanges = new Map<RequestHandle, { device: number; t1: number }>();
+  readonly #bootedAtUs = new Map<number, number>();
   #handle = 0;
   #startedAtMs = 0;
   #running = false;
@@ -422,6 +423,9 @@ export class Daemon implements DaemonApi {
   ): void {
     this.#busHeard.set(bus, this.#o.runtime.nowUs());
     const via = this.#router.lookup(src)?.via ?? null;
+    // When the device last booted, by its own uptime: tells one reboot from the next (time epochs).
+    if (message.type === 'heartbeat')
+      this.#bootedAtUs.set(src, this.#o.runtime.nowUs() - Number(message.body.uptimeMs) * 1000);
     this.#healthApply(
       this.#health.handle(
         message.type === 'heartbeat'
@@ -757,7 +761,16 @@ export class Daemon implements DaemonApi {
         return;
       }
       case 'reset':
-        this.#timeApply(this.#time?.handle({ type: 'rebooted', device: e.device }, this.#o.runtime.nowUs()));
+        this.#timeApply(
+          this.#time?.handle(
+            {
+              type: 'rebooted',
+              device: e.device,
+              ...(this.#bootedAtUs.has(e.device) ? { bootedAtUs: this.#bootedAtUs.get(e.device)! } : {}),
+            },
+            this.#o.runtime.nowUs(),
+          ),
+        );
         this.#journal(
           'health.reset',
           'warning',

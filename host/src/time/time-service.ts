@@ -33,8 +33,11 @@ export type TimeInput =
       readonly rebooted: boolean;
     }
   | { readonly type: 'forget'; readonly device: number }
-  /** The health monitor saw the device reset (its uptime went backwards). */
-  | { readonly type: 'rebooted'; readonly device: number }
+  /**
+   * The health monitor saw the device reset (its uptime went backwards); `bootedAtUs` = host time of
+   * that boot by the device's uptime, when known.
+   */
+  | { readonly type: 'rebooted'; readonly device: number; readonly bootedAtUs?: number }
   /** Our request carrying `t1` left at host time `txUs` (the transport's stamp). */
   | { readonly type: 'sent'; readonly device: number; readonly t1: number; readonly txUs: number }
   | {
@@ -112,6 +115,8 @@ interface DeviceState {
 
 /** A reset seen this soon after a new epoch began is the same reboot. */
 const REBOOT_DEDUP_US = 5_000_000;
+/** Uptime is in ms and the device's clock drifts: "after the boot" with this much slack. */
+const BOOT_CLOCK_SLACK_US = 500_000;
 
 export class TimeService {
   readonly #c: TimeServiceConfig;
@@ -131,9 +136,15 @@ export class TimeService {
         this.#devices.delete(input.device);
         break;
       case 'rebooted': {
-        // The boot HELLO usually said so already: one reboot is one new epoch.
+        // The boot HELLO usually said so already: one reboot is one new epoch. By the device's uptime
+        // when known (the epoch began after that boot: the same one), else by how recent it is.
         const d = this.#devices.get(input.device);
-        if (d && nowUs - d.knownSinceUs > REBOOT_DEDUP_US)
+        const same =
+          d !== undefined &&
+          (input.bootedAtUs !== undefined
+            ? d.knownSinceUs >= input.bootedAtUs - BOOT_CLOCK_SLACK_US
+            : nowUs - d.knownSinceUs <= REBOOT_DEDUP_US);
+        if (d && !same)
           this.#onDevice(
             { type: 'device', device: d.device, counterBits: d.counterBits, via: d.via, rebooted: true },
             nowUs,
