@@ -166,7 +166,9 @@ export class Daemon implements DaemonApi {
             hardwareId: r.hardwareId,
             firmwareVersion: r.firmwareVersion.split('.').map(Number),
             bootloaderVersion: r.bootloaderVersion.split('.').map(Number),
-            mtu: t.mtu,
+            // The device's own largest frame (HELLO maxFrame) bounds it too: behind a gateway the
+            // last hop may be smaller than the host's.
+            mtu: Math.min(t.mtu, Number((r.hello as { maxFrame?: number }).maxFrame ?? t.mtu)),
             busKind: t.kind,
           };
         },
