@@ -1,3 +1,4 @@
+import type { DeviceTimeView } from '../time/time-service.js';
 /**
  * What the control API serves: the daemon implements it, the HTTP server exposes it, the CLI and tests
  * consume it over the socket. Plain JSON-able values only.
@@ -75,30 +76,11 @@ export interface HealthView {
 }
 
 /** One device's clock against the host's (docs/time.md). */
-export interface TimeView {
-  readonly address: number;
-  readonly name?: string;
-  /** Counter epoch: a new one after each reboot or detected clock change. */
-  readonly epoch: number;
-  /** direct | via_gateway | direct_through_gateway */
-  readonly method: string;
-  /** The bound is under 1 ms and the rate is known. */
-  readonly synced: boolean;
-  /** device − host (µs) now. */
-  readonly offsetUs?: number;
-  /** Rate of the device clock relative to the host's, ppm (+ = device runs fast). */
-  readonly skewPpm?: number;
-  /** Error bound (µs) of a device timestamp placed on the host timeline now. */
-  readonly boundUs?: number;
-  /** Points the skew fit used / exchanges in the window (direct), or the gateway's sample count. */
-  readonly samplesUsed?: number;
-  readonly samplesInWindow?: number;
-  readonly exchangePeriodMs?: number;
-  readonly rttMinUs?: number;
-  readonly gateway?: number;
-  readonly mapAgeMs?: number;
-  readonly counters: Record<string, number>;
-}
+/**
+ * One device's clock against the host's (docs/time.md): the time service's view of it, with the
+ * device's address and name as the rest of the API names devices.
+ */
+export type TimeView = Omit<DeviceTimeView, 'device'> & { readonly address: number; readonly name?: string };
 
 /** A stored telemetry sample: the device's raw timestamp and its place on the host timeline. */
 export interface TelemetryView {

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { TelemetryQuery } from '../api/daemon-api.js';
 
 /**
  * One telemetry sample as stored: the device's raw counter value is kept beside its place on the
@@ -24,16 +25,8 @@ export interface TelemetryRecord {
 
 export type TelemetryInput = Omit<TelemetryRecord, 'id'>;
 
-export interface TelemetryQuery {
-  readonly device?: number;
-  readonly channel?: number;
-  /** Samples with a larger id, oldest first (follow mode); without it the newest, newest first. */
-  readonly sinceId?: number;
-  /** Only samples aligned to at or after / before this host time (µs since the Unix epoch). */
-  readonly fromUs?: number;
-  readonly toUs?: number;
-  readonly limit?: number;
-}
+/** Query of stored telemetry: the control API's shape, answered straight from SQLite. */
+export type { TelemetryQuery } from '../api/daemon-api.js';
 
 interface Row {
   id: number;

@@ -1,4 +1,5 @@
 import { decodeEnvelope, decodeManifest, formatVersion, type Manifest } from '@mcubus/protocol';
+import type { CampaignStartRequest } from '../api/daemon-api.js';
 import type { CampaignItemRecord, CampaignRecord } from '../registry/campaigns.js';
 import type { Severity } from '../registry/journal.js';
 import type { Registry } from '../registry/registry.js';
@@ -71,15 +72,8 @@ export interface CampaignHost {
   after(ms: number, fn: () => void): void;
 }
 
-export interface CampaignRequest {
-  readonly items: readonly {
-    readonly device: number;
-    readonly imagePath: string;
-    readonly manifestPath: string;
-  }[];
-  readonly allowDowngrade?: boolean;
-  readonly trialMs?: number;
-}
+/** What a campaign is asked for (the control API's shape). */
+export type CampaignRequest = CampaignStartRequest;
 
 export interface PlanView {
   readonly device: number;
