@@ -44,13 +44,17 @@ const blImage = (version: number[], sc = 1) =>
   buildSignedImage({ hardwareId: HW, kind: 1, version, securityCounter: sc, size: 9000 }, vendor.privateKey);
 
 /** A board running app A 1.0.0 (security counter 1, confirmed) under bootloader 1.0.0, and a tiny host. */
-function rig(opts: { window?: number; state?: object } = {}) {
+function rig(opts: { window?: number; state?: object; holdWindowForErase?: boolean } = {}) {
   const sim = new Sim(1);
   const s = new FlashStorage(sim, {
     name: 'mcu',
     device,
     layout,
-    receiver: { maxChunk: CHUNK, window: opts.window ?? 4 },
+    receiver: {
+      maxChunk: CHUNK,
+      window: opts.window ?? 4,
+      holdWindowForErase: opts.holdWindowForErase ?? false,
+    },
   });
   provisionSlot(s.flash, layout, 1, 0, blImage([1, 0, 0]));
   provisionSlot(s.flash, layout, 0, 0, appImage([1, 0, 0], { sc: 1, slot: 0 }));
@@ -192,6 +196,62 @@ describe('update receiver: a complete application update', () => {
 });
 
 describe('update receiver: window, out-of-order chunks and the sack bitmap', () => {
+  it('with holdWindowForErase, offers nothing beyond a chunk that starts an erase until it is stored', () => {
+    const r = rig({ window: 8, holdWindowForErase: true });
+    const img = appImage([2, 0, 0]);
+    const count = Math.ceil(img.image.length / CHUNK);
+    const imageStart = slotImageOffset(layout, layout.apps[1]);
+    /** Chunk i reaches into a sector that no chunk before it touched: writing it erases first. */
+    const startsErase = (i: number) =>
+      i === 0 ||
+      Math.floor((imageStart + Math.min((i + 1) * CHUNK, img.image.length) - 1) / layout.sectorSize) >
+        Math.floor((imageStart + i * CHUNK - 1) / layout.sectorSize);
+    // A host that sends exactly what each acknowledgement offers.
+    let window = statusOf(r.begin(img))?.window ?? 0;
+    let cumulative = 0;
+    let next = 0;
+    let seen = 0;
+    const violations: number[] = [];
+    while (cumulative < img.image.length) {
+      for (; next < count && next < cumulative / CHUNK + window; next++) {
+        // Sending chunk `next` while an erase-starting chunk before it is not yet stored would put
+        // bytes on the line during that erase.
+        for (let i = cumulative / CHUNK; i < next; i++) if (startsErase(i)) violations.push(next);
+        r.chunk(img, next);
+      }
+      r.sim.scheduler.runUntilCondition(() => r.events.length > seen, r.sim.now + seconds(1));
+      const latest = acks(r.events.slice(seen)).at(-1);
+      if (!latest) throw new Error(`stalled at ${cumulative}`);
+      seen = r.events.length;
+      cumulative = latest.cumulative;
+      window = latest.window ?? 0;
+    }
+    expect(violations).toEqual([]);
+    expect(r.s.receiver.drops.total()).toBe(0);
+    expect(r.s.flash.read(slotImageOffset(layout, layout.apps[1]), img.image.length)).toEqual(img.image);
+  });
+
+  it('without it, offers its whole window across sector boundaries', () => {
+    const r = rig({ window: 8 });
+    expect(statusOf(r.begin(appImage([2, 0, 0])))?.window).toBe(8);
+  });
+
+  it('offers the RAM of its window to smaller chunks: 4 × 1 KiB buffers take 16 chunks of 256 bytes', () => {
+    const r = rig({ window: 4 });
+    const img = appImage([2, 0, 0]);
+    r.begin(img, 7, { chunkSize: 256 });
+    const small = (index: number) =>
+      r.send({
+        type: 'update_chunk',
+        body: { session: 7, offset: index * 256, data: img.image.subarray(index * 256, (index + 1) * 256) },
+      });
+    small(15); // the last chunk the window holds: taken (a gap before it, reported at once)
+    small(16); // one beyond: dropped
+    r.settle();
+    expect(r.s.receiver.drops.snapshot()).toEqual({ beyond_window: 1 });
+    expect(acks(r.events).map((a) => a.window)).toEqual([16, 16]);
+  });
+
   it('reports a gap at once with the chunks stored beyond it, and closes it with a cumulative ACK', () => {
     const r = rig({ window: 8 });
     const img = appImage([2, 0, 0]);

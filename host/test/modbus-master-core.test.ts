@@ -81,3 +81,77 @@ describe('register reads of a slave that is not polled', () => {
     }
   });
 });
+
+describe('bulk frames (docs/protocol.md §8.7 "Bulk frames")', () => {
+  const frame = (n: number) => new Uint8Array(40).fill(n + 1);
+  const bulkMaster = () =>
+    new ModbusTunnelMaster({
+      slaves: [7, 9],
+      timing,
+      responseTimeoutUs: 50_000,
+      idlePollUs: 50_000,
+      bulkPollEvery: 4,
+    });
+
+  /** Runs the master with `frames` queued at once; slaves answer empty. Returns (address, count byte) per ADU. */
+  function drive(m: ModbusTunnelMaster, frames: { bulk: boolean }[]) {
+    const sent: { address: number; count: number }[] = [];
+    const delivered: number[] = [];
+    let now = 1_000_000; // past every slave's first poll time
+    let out = m.handle({ type: 'tick' }, now);
+    frames.forEach((f, i) => {
+      const o = m.handle({ type: 'send', slave: 7, frame: frame(i), handle: i, bulk: f.bulk }, now);
+      out = { ...o, send: [...out.send, ...o.send], emit: [...out.emit, ...o.emit] };
+    });
+    for (let step = 0; step < 40; step++) {
+      for (const e of out.emit) if (e.type === 'delivered') delivered.push(e.handle);
+      const next: typeof out.send = [];
+      for (const adu of out.send) {
+        sent.push({ address: adu[0]!, count: adu[2]! });
+        if (adu[0] !== 0) {
+          now += 20_000;
+          const o = m.handle(
+            {
+              type: 'bytes',
+              bytes: answer({ address: adu[0]!, kind: 'mcubus', function: 0x41, frame: null }),
+            },
+            now,
+          );
+          next.push(...o.send);
+          for (const e of o.emit) if (e.type === 'delivered') delivered.push(e.handle);
+          out = { ...o, send: [] };
+        }
+      }
+      if (next.length > 0) {
+        out = { ...out, send: next, emit: [] };
+        continue;
+      }
+      if (out.wakeAt === undefined || sent.length > 30) break;
+      now = Math.max(now + 1, out.wakeAt);
+      out = m.handle({ type: 'tick' }, now);
+    }
+    return { sent, delivered };
+  }
+
+  it('broadcasts three in four bulk frames, addresses the fourth, and polls the device when they run out', () => {
+    const { sent, delivered } = drive(
+      bulkMaster(),
+      Array.from({ length: 6 }, () => ({ bulk: true })),
+    );
+    const firstSix = sent.filter((s) => s.count === 40).map((s) => s.address);
+    expect(firstSix).toEqual([0, 0, 0, 7, 0, 0]);
+    // After the last broadcast the device is asked for its acknowledgement at once (an empty poll),
+    // or right after slave 9's turn, which was due too.
+    const afterLast = sent.slice(sent.findLastIndex((s) => s.count === 40) + 1);
+    expect(afterLast.slice(0, 2)).toContainEqual({ address: 7, count: 0 });
+    expect(delivered.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('never broadcasts a frame that is not bulk', () => {
+    const { sent } = drive(
+      bulkMaster(),
+      Array.from({ length: 5 }, () => ({ bulk: false })),
+    );
+    expect(sent.filter((s) => s.count === 40).map((s) => s.address)).toEqual([7, 7, 7, 7, 7]);
+  });
+});

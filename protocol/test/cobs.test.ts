@@ -101,11 +101,22 @@ describe('frame stream decoder (UART receive path)', () => {
     expect(d.counters.snapshot()).toEqual({ cobs_overrun: 1, frames_ok: 1 });
   });
 
-  it('counts a corrupted frame as bad_crc and keeps going', () => {
+  it('repairs one flipped bit and counts it', () => {
     const d = new FrameStreamDecoder();
     const w1 = encodeStreamFrame(f1);
     w1[3]! ^= 0x40;
     expect(w1[3]).not.toBe(0); // still a valid COBS byte: only the CRC can catch it
+    const events = d.push(new Uint8Array([...w1, ...encodeStreamFrame(f2)]));
+    expect(events.map((e) => (e.kind === 'frame' ? hex(e.bytes) : e.error.code))).toEqual([hex(f1), hex(f2)]);
+    expect(d.counters.snapshot()).toEqual({ frames_ok: 2 });
+  });
+
+  it('counts a frame with two flipped bits as bad_crc and keeps going', () => {
+    const d = new FrameStreamDecoder();
+    const w1 = encodeStreamFrame(f1);
+    w1[3]! ^= 0x40;
+    w1[10]! ^= 0x02; // bytes 0, 4 and 8 are COBS codes: leave them
+    expect(w1[3]! * w1[10]!).not.toBe(0);
     const events = d.push(new Uint8Array([...w1, ...encodeStreamFrame(f2)]));
     expect(events.map((e) => (e.kind === 'frame' ? e.frame.header.seq : e.error.code))).toEqual([
       'bad_crc',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeFrame } from '../src/frame/index.js';
 import {
   type Adu,
   crc16Modbus,
@@ -225,5 +226,42 @@ describe('RtuFramer', () => {
     const [first] = framer.push(tail, 1);
     tail.fill(0);
     expect(first?.ok && Array.from(first.value.data)).toEqual([6, 0xa5, 0x5a, 1, 2, 3, 4]);
+  });
+});
+
+describe('single-bit repair of tunnel ADUs (docs/protocol.md §8.3)', () => {
+  const tunnelAdu = (): Uint8Array => {
+    const frame = encodeFrame({ dst: 0x30, src: 0, seq: 9 }, { type: 'ping', body: { nonce: 77 } });
+    const head = Uint8Array.of(0x07, 0x41, frame.length, ...frame);
+    const crc = crc16Modbus(head);
+    return Uint8Array.of(...head, crc & 0xff, crc >>> 8);
+  };
+
+  it('repairs one flipped bit inside the mcubus frame: CRC-32C locates it, CRC-16 confirms it', () => {
+    const good = tunnelAdu();
+    for (let byte = 3; byte < good.length - 2; byte++) {
+      if (byte === 3 + 4) continue; // the frame's TTL byte is outside its CRC-32C
+      const bad = good.slice();
+      bad[byte]! ^= 0x10;
+      const framer = new RtuFramer({ role: 'slave', timing });
+      expect(summary(framer.push(bad, 0))).toEqual([adu(good)]);
+      expect(framer.counters.get('repaired_bit')).toBe(1);
+    }
+  });
+
+  it('does not repair a flip outside the frame, two flips, or any other function', () => {
+    const framer = new RtuFramer({ role: 'slave', timing });
+    const crcByte = tunnelAdu();
+    crcByte[crcByte.length - 1]! ^= 0x01;
+    const twoFlips = tunnelAdu();
+    twoFlips[10]! ^= 0x01;
+    twoFlips[12]! ^= 0x04;
+    const write = withCrc('11 10 00 01 00 02 04 00 0a 01 02');
+    write[8]! ^= 0x01;
+    for (const bad of [crcByte, twoFlips, write]) {
+      expect(summary(framer.push(bad, 0))[0]).toBe('bad_crc');
+      framer.push(new Uint8Array(0), 1e6); // silence between the cases
+    }
+    expect(framer.counters.get('repaired_bit')).toBe(0);
   });
 });

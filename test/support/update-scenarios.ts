@@ -32,6 +32,11 @@ const BIG_FLASH_G4 = {
   layout: makeLayout({ sectorCount: 640 }),
   flash: { eraseNsPerSector: 44_000_000, programNsPerUnit: 82_000 },
 };
+/**
+ * A 44 ms erase outlasts a 256-byte UART receive FIFO at 115 200 baud (22 ms): such firmware keeps
+ * the line quiet while it erases (ReceiverConfig.holdWindowForErase). CAN controllers hold frames.
+ */
+const HOLD_FOR_ERASE = { receiver: { maxChunk: 1024, window: 8, holdWindowForErase: true } };
 
 function node(name: string, address: number, ports: McuSpec['ports']): McuSpec {
   return { name, address, hardwareId: 'mcubus-bench', ports, watchdogMs: 500 };
@@ -119,7 +124,8 @@ export async function runUpdate(
   flash: 'model' | 'stm32g4' = 'model',
 ): Promise<UpdateView> {
   const { spec, target } = updateBoard(s);
-  const parts = flash === 'stm32g4' ? BIG_FLASH_G4 : BIG_FLASH;
+  const parts =
+    flash === 'stm32g4' ? { ...BIG_FLASH_G4, ...(s === 'uart115200' ? HOLD_FOR_ERASE : {}) } : BIG_FLASH;
   const board = buildBoard(spec, seed, { storageFor: (m, sim) => factoryStorage(m, sim, undefined, parts) });
   const dir = mkdtempSync(join(tmpdir(), 'mcubus-update-bench-'));
   try {

@@ -19,6 +19,11 @@ export interface OutgoingFrame {
   readonly nextHop: number;
   build(startNs: SimTime | undefined): Uint8Array;
   started?(startNs: SimTime): void;
+  /**
+   * A queue that still holds a frame with the same key may replace it by this one (cumulative
+   * acknowledgements: the newer says all the older did). Only a polled link (Modbus) queues.
+   */
+  readonly supersedes?: string;
 }
 
 /** One port of a simulated MCU: carries whole mcubus frames (raw bytes) over one link. */

@@ -49,6 +49,14 @@ export class ModbusSlaveCarriage implements Carriage {
 
   send(frame: OutgoingFrame): void {
     if (!this.#powered) return;
+    const older =
+      frame.supersedes === undefined ? -1 : this.#queue.findIndex((q) => q.supersedes === frame.supersedes);
+    if (older >= 0) {
+      // It keeps the older one's place: the news goes out no later than the old would have.
+      this.#queue[older] = frame;
+      this.#errors.add('tx_superseded');
+      return;
+    }
     if (this.#queue.length >= this.#queueFrames) {
       this.#errors.add('tx_queue_full');
       return;
@@ -72,7 +80,8 @@ export class ModbusSlaveCarriage implements Carriage {
 
   errorCounts(): { modbus: number } {
     let modbus = 0;
-    for (const [code, n] of Object.entries(this.counters())) if (code !== 'tx_queue_full') modbus += n;
+    for (const [code, n] of Object.entries(this.counters()))
+      if (code !== 'tx_queue_full' && code !== 'tx_superseded') modbus += n;
     return { modbus };
   }
 

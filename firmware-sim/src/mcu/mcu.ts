@@ -370,6 +370,8 @@ export class Mcu {
       priority?: Priority;
       started?: (startNs: SimTime) => void;
       record?: Uint8Array[];
+      /** See OutgoingFrame.supersedes. */
+      supersedes?: string;
     } = {},
   ): boolean {
     const route = this.#route(dst);
@@ -391,6 +393,7 @@ export class Mcu {
       nextHop: route.nextHop,
       build,
       ...(opts.started ? { started: opts.started } : {}),
+      ...(opts.supersedes !== undefined ? { supersedes: opts.supersedes } : {}),
     });
     return true;
   }
@@ -545,7 +548,13 @@ export class Mcu {
               this.after(20 * NS_PER_MS, () => this.reset(ResetReason.update));
             }
           },
-          (m) => this.send(h.src, m, { priority: 3 }),
+          // Acks are cumulative: where they queue (Modbus, until the next poll) the newest replaces
+          // an older one still waiting, so a poll brings the news, not a backlog.
+          (m) =>
+            this.send(h.src, m, {
+              priority: 3,
+              ...(m.type === 'update_ack' ? { supersedes: `update_ack:${m.body.session}` } : {}),
+            }),
         );
         return;
       default:

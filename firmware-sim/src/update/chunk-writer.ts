@@ -22,6 +22,15 @@ export class ChunkWriter {
     this.#clearHeader = fresh;
   }
 
+  /** Writing `length` bytes at `imageOffset` would first erase a sector (it would stall the CPU). */
+  needsErase(imageOffset: number, length: number): boolean {
+    const at = slotImageOffset(this.layout, this.region) + imageOffset;
+    for (let s = this.flash.sectorOf(at); s <= this.flash.sectorOf(at + length - 1); s++) {
+      if (!this.#erased.has(s)) return true;
+    }
+    return false;
+  }
+
   write(imageOffset: number, data: Uint8Array, done: FlashDone): void {
     const { flash, layout, region } = this;
     let failure: FlashError | null = null;

@@ -5,6 +5,12 @@ export interface ReceiverConfig {
   readonly maxChunk: number;
   /** Chunks accepted beyond `cumulative` (RAM buffers for chunks waiting for the flash); ≤ 512. */
   readonly window: number;
+  /**
+   * The CPU stops while the flash erases and the UART's receive buffer cannot cover the stall: the
+   * window offered ends at the first chunk that needs a fresh sector, so that the line is quiet while
+   * that erase runs instead of losing the chunks that arrive meanwhile. Default false.
+   */
+  readonly holdWindowForErase?: boolean;
 }
 
 export const DEFAULT_RECEIVER_CONFIG: ReceiverConfig = { maxChunk: 1024, window: 8 };

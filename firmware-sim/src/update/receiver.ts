@@ -27,6 +27,7 @@ import { ChunkWriter } from './chunk-writer.js';
 import {
   DEFAULT_RECEIVER_CONFIG,
   flashWriteUs,
+  MAX_WINDOW,
   type ReceiverConfig,
   receiverConfigProblems,
 } from './config.js';
@@ -281,6 +282,7 @@ export class UpdateReceiver {
       persistAgain: false,
       error: null,
       sendEvent: null,
+      erasingChunk: null,
     };
     this.stats.sessions++;
     this.stats.resumedBytes += received;
@@ -346,18 +348,20 @@ export class UpdateReceiver {
       if (!s.writing.has(index)) this.#ack(s);
       return;
     }
-    if (index >= s.cumulative / s.chunkSize + this.config.window) {
+    if (index >= s.cumulative / s.chunkSize + this.#windowOf(s)) {
       this.drops.add('beyond_window');
       this.#ack(s);
       return;
     }
     s.writing.add(index);
+    if (s.writer.needsErase(b.offset, b.data.length)) s.erasingChunk = index;
     s.writer.write(
       b.offset,
       b.data,
       this.#guard((r) => {
         if (this.#session !== s) return;
         s.writing.delete(index);
+        if (s.erasingChunk === index) s.erasingChunk = null;
         if (!r.ok) {
           s.state = 'failed';
           s.error = ErrorCode.flash_error;
@@ -380,7 +384,7 @@ export class UpdateReceiver {
     if (s.cumulative === s.size) s.state = 'received';
     const gap = s.stored.size > 0;
     if (!gap) s.gapReported = false;
-    const half = Math.max(1, Math.floor(this.config.window / 2));
+    const half = Math.max(1, Math.floor(this.#windowOf(s) / 2));
     if (gap && !s.gapReported) {
       // A chunk landed beyond a hole: the host learns of the loss now, not after a timeout.
       s.gapReported = true;
@@ -404,7 +408,7 @@ export class UpdateReceiver {
         session: s.id,
         cumulative: s.cumulative,
         ...(sack ? { sack } : {}),
-        window: this.config.window,
+        window: this.#windowOf(s),
       },
     });
   }
@@ -659,9 +663,32 @@ export class UpdateReceiver {
         received: s.cumulative,
         size: s.size,
         ...this.#params(),
+        window: this.#windowOf(s),
         ...(s.error !== null ? { error: s.error } : {}),
       },
     };
+  }
+
+  /**
+   * Chunks accepted beyond the cumulative point: the RAM of `window` chunks of maxChunk, so a session
+   * of smaller chunks (the Modbus tunnel carries 224-byte ones) gets a deeper pipeline from it.
+   */
+  #windowOf(s: Session): number {
+    const byRam = Math.floor((this.config.window * this.config.maxChunk) / s.chunkSize);
+    const window = Math.min(MAX_WINDOW, Math.max(this.config.window, byRam));
+    if (!this.config.holdWindowForErase) return window;
+    const base = s.cumulative / s.chunkSize;
+    // An erase under way: nothing beyond its chunk until it is done.
+    if (s.erasingChunk !== null) return Math.max(1, Math.min(window, s.erasingChunk - base + 1));
+    for (let k = 0; k < window; k++) {
+      const i = base + k;
+      const offset = i * s.chunkSize;
+      if (offset >= s.size) break;
+      if (s.stored.has(i) || s.writing.has(i)) continue;
+      // This chunk starts an erase: offer it, not what would arrive while the CPU stands still.
+      if (s.writer.needsErase(offset, Math.min(s.chunkSize, s.size - offset))) return k + 1;
+    }
+    return window;
   }
 
   #params(): { maxChunk: number; window: number; flashWriteUs: number } {

@@ -35,6 +35,8 @@ export interface Session {
   /** Chunk indexes whose program is in progress. */
   readonly writing: Set<number>;
   storedSinceAck: number;
+  /** A chunk whose write began with a sector erase that has not finished (holdWindowForErase). */
+  erasingChunk: number | null;
   /** A gap was reported in an ACK and has not closed since (report a new gap once). */
   gapReported: boolean;
   /** Resume point in the boot state. */

@@ -169,7 +169,7 @@ export class Daemon implements DaemonApi {
             // The device's own largest frame (HELLO maxFrame) bounds it too: behind a gateway the
             // last hop may be smaller than the host's.
             mtu: Math.min(t.mtu, Number((r.hello as { maxFrame?: number }).maxFrame ?? t.mtu)),
-            busKind: t.kind,
+            ackBatch: t.ackBatch ?? 1,
           };
         },
         journal: (kind, severity, message, extra) => this.#journal(kind, severity, message, extra),

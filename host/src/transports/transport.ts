@@ -9,6 +9,11 @@ export interface FrameTransport {
   readonly kind: 'uart' | 'modbus' | 'can' | 'sim';
   /** Largest frame this bus carries (Modbus: 251). */
   readonly mtu: number;
+  /**
+   * Bulk frames the bus sends to a device before that device can answer (Modbus: broadcasts between
+   * polls). Window sizing keeps at least this many in flight. Absent: 1.
+   */
+  readonly ackBatch?: number;
   /** Opens the port(s); resolves when usable, rejects with a TransportError (missing port, bad config). */
   start(): Promise<void>;
   /**

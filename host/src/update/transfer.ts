@@ -28,6 +28,11 @@ export interface TransferConfig {
   readonly chunkSize?: number;
   /** Upper bound on chunks in flight (default 16; the device's own window applies too). */
   readonly maxWindow?: number;
+  /**
+   * Chunks the route sends before the device can answer at all (FrameTransport.ackBatch: Modbus
+   * broadcasts bulk frames and polls for the ack every so many). Default 1.
+   */
+  readonly ackBatch?: number;
   /** How long the new image must stay healthy before it is confirmed (default 5 s). */
   readonly trialUs?: number;
   /** How long to wait for the device to come back after RESET (default 30 s). */
@@ -153,6 +158,7 @@ export class UpdateTransfer {
     this.#img = image;
     this.#c = {
       maxWindow: 16,
+      ackBatch: 1,
       chunkSize: DEFAULT_CHUNK,
       trialUs: 5_000_000,
       bootTimeoutUs: 30_000_000,
@@ -454,7 +460,9 @@ export class UpdateTransfer {
       return;
     }
     const cover = this.#minRttUs + this.#flashUs + HOST_JITTER_US;
-    const needed = Math.ceil((this.#rate * cover) / this.#chunkSize) + 2;
+    // A route that batches chunks before an ack can come back (Modbus) needs two batches in flight:
+    // one being acknowledged while the next goes out.
+    const needed = Math.max(Math.ceil((this.#rate * cover) / this.#chunkSize), 2 * this.#c.ackBatch) + 2;
     this.#window = Math.min(this.#deviceWindow, needed);
   }
 

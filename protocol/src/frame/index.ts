@@ -1,3 +1,4 @@
+export * from './bit-correction.js';
 export * from './constants.js';
 export * from './frame.js';
 export * from './header.js';

@@ -1,4 +1,5 @@
 import { CauseCounters } from '../counters.js';
+import { repairSingleBit } from '../frame/bit-correction.js';
 import { err, ok, type Result } from '../result.js';
 import { type Adu, decodeAdu, hasValidCrc } from './adu.js';
 import { copyBytes } from './bytes.js';
@@ -25,7 +26,7 @@ export interface RtuFramerOptions {
 }
 
 /** Rejection causes, plus the number of bytes that did not end up in an ADU. */
-export type FramerCounter = ModbusErrorCode | 'skipped_bytes';
+export type FramerCounter = ModbusErrorCode | 'skipped_bytes' | 'repaired_bit';
 
 type Step =
   | { readonly kind: 'frame'; readonly adu: Adu; readonly length: number }
@@ -153,6 +154,14 @@ export class RtuFramer {
         continue;
       }
       if (!hasValidCrc(view, 0, length)) {
+        const repaired = repairTunnelAdu(view.subarray(0, length));
+        if (repaired) {
+          const adu = decodeAdu(repaired);
+          if (adu.ok) {
+            this.counters.add('repaired_bit');
+            return { kind: 'frame', adu: adu.value, length };
+          }
+        }
         crcFailed = true;
         continue;
       }
@@ -165,6 +174,20 @@ export class RtuFramer {
     if (crcFailed) return { kind: 'skip', error: modbusError('bad_crc', 'CRC mismatch; resynchronising') };
     return { kind: 'skip', error: firstError ?? modbusError('unknown_function', 'no ADU starts here') };
   }
+}
+
+/**
+ * An FC 0x41 ADU that fails its CRC-16 because one bit of the mcubus frame inside flipped: the frame's
+ * CRC-32C locates the bit (spec §6), and the ADU's CRC-16 must then check too. Both codes agreeing
+ * makes a wrong repair as unlikely as an undetected error; CRC-16 alone (65 536 syndromes for ~2 000
+ * bit positions) would "repair" one garbled ADU in thirty, so nothing else is repaired.
+ */
+function repairTunnelAdu(adu: Uint8Array): Uint8Array | null {
+  const n = adu.length;
+  if (n < 5 || (adu[1]! & 0x7f) !== 0x41 || adu[2] !== n - 5) return null;
+  const copy = adu.slice();
+  if (!repairSingleBit(copy.subarray(3, n - 2))) return null;
+  return hasValidCrc(copy, 0, n) ? copy : null;
 }
 
 function incomplete(pending: number): ModbusError {

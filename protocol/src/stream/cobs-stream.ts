@@ -1,4 +1,5 @@
 import { CauseCounters } from '../counters.js';
+import { repairSingleBit } from '../frame/bit-correction.js';
 import { type CodedError, err, ok, type Result } from '../result.js';
 import { type CobsErrorCode, cobsDecode, cobsMaxEncodedLength } from './cobs.js';
 
@@ -9,16 +10,23 @@ export type CobsStreamResult = Result<Uint8Array, CodedError<CobsStreamErrorCode
  * Splits a byte stream at 0x00 delimiters and COBS-decodes each piece. Accepts any chunking. Garbage
  * can only spoil the frame it lands in: the next delimiter resynchronises. Empty pieces (repeated
  * delimiters, which senders use to flush a line) are skipped without counting.
+ *
+ * A decoded frame whose CRC fails because of one flipped bit is repaired here (`repaired_bit`, spec §6);
+ * anything else is passed on unchanged for the frame decoder to reject with its cause.
  */
 export class CobsStreamDecoder {
-  readonly counters = new CauseCounters<CobsStreamErrorCode | 'frames'>();
+  readonly counters = new CauseCounters<CobsStreamErrorCode | 'frames' | 'repaired_bit'>();
   readonly #maxEncoded: number;
   #buf: Uint8Array;
   #len = 0;
   /** After an oversize piece, bytes are dropped until the next delimiter. */
   #discarding = false;
 
-  constructor(readonly maxFrameSize: number) {
+  constructor(
+    readonly maxFrameSize: number,
+    /** Off only to measure what the repair saves. */
+    readonly repairBits = true,
+  ) {
     this.#maxEncoded = cobsMaxEncodedLength(maxFrameSize);
     this.#buf = new Uint8Array(this.#maxEncoded);
   }
@@ -70,6 +78,7 @@ export class CobsStreamDecoder {
     this.#len = 0;
     if (decoded.ok) {
       this.counters.add('frames');
+      if (this.repairBits && repairSingleBit(decoded.value)) this.counters.add('repaired_bit');
       out.push(ok(decoded.value)); // a fresh array: it outlives this buffer
     } else {
       this.counters.add(decoded.error.code);

@@ -1,5 +1,8 @@
 import { CauseCounters, modbus } from '@mcubus/protocol';
 
+/** Bulk frames per addressed poll (ModbusMasterOptions.bulkPollEvery). */
+export const DEFAULT_BULK_POLL_EVERY = 8;
+
 export interface ModbusMasterOptions {
   /** Slave addresses of the mcubus devices on this line, polled in turn. */
   readonly slaves: readonly number[];
@@ -12,10 +15,23 @@ export interface ModbusMasterOptions {
   readonly busyBackoffUs?: number;
   /** Extra silence on top of t3.5 between transactions (USB adapter latency, µs). */
   readonly extraGapUs?: number;
+  /**
+   * Bulk frames (update chunks) go in broadcast requests, which nobody answers, and every this many-th
+   * one in an addressed request whose response brings the device's acknowledgement (§8.7 "Bulk
+   * frames"). 0 or 1: every frame in an addressed transaction. Default DEFAULT_BULK_POLL_EVERY.
+   */
+  readonly bulkPollEvery?: number;
 }
 
 export type MasterInput =
-  | { readonly type: 'send'; readonly slave: number; readonly frame: Uint8Array; readonly handle: number }
+  | {
+      readonly type: 'send';
+      readonly slave: number;
+      readonly frame: Uint8Array;
+      readonly handle: number;
+      /** Bulk priority: may travel in an unanswered broadcast. */
+      readonly bulk?: boolean;
+    }
   | {
       readonly type: 'read';
       readonly slave: number;
@@ -58,7 +74,7 @@ const EPSILON_US = 1e-3;
 const GAP_MARGIN_US = 1;
 
 type Job =
-  | { kind: 'frame'; slave: number; frame: Uint8Array; handle: number }
+  | { kind: 'frame'; slave: number; frame: Uint8Array; handle: number; bulk: boolean }
   | { kind: 'read'; slave: number; fn: 0x03 | 0x04; start: number; quantity: number; handle: number };
 
 interface InFlight {
@@ -86,6 +102,8 @@ export class ModbusTunnelMaster {
   #lastWasJob = false;
   /** Slaves that refused FC 0x41 (exception 01): never polled again, frames to them fail at once. */
   readonly #noTunnel = new Set<number>();
+  /** Bulk broadcasts to each slave since its last addressed request. */
+  readonly #bulkSincePoll = new Map<number, number>();
 
   constructor(readonly opts: ModbusMasterOptions) {
     this.#framer = new modbus.RtuFramer({ role: 'master', timing: opts.timing });
@@ -96,7 +114,13 @@ export class ModbusTunnelMaster {
     const out: { send: Uint8Array[]; emit: MasterEmit[] } = { send: [], emit: [] };
     switch (input.type) {
       case 'send':
-        this.#jobs.push({ kind: 'frame', slave: input.slave, frame: input.frame, handle: input.handle });
+        this.#jobs.push({
+          kind: 'frame',
+          slave: input.slave,
+          frame: input.frame,
+          handle: input.handle,
+          bulk: input.bulk ?? false,
+        });
         break;
       case 'read':
         this.#jobs.push({ kind: 'read', ...input });
@@ -235,6 +259,8 @@ export class ModbusTunnelMaster {
       });
       return;
     }
+    if (job?.kind === 'frame' && this.#broadcastBulk(job, nowUs, out)) return;
+    this.#bulkSincePoll.delete(slave);
     let request: modbus.ModbusRequest;
     if (job?.kind === 'read') {
       request = {
@@ -267,6 +293,37 @@ export class ModbusTunnelMaster {
     };
     this.counters.add(job ? `request_${job.kind}` : 'poll');
     out.send.push(adu.value);
+  }
+
+  /**
+   * A bulk frame rides in a broadcast (address 0): no slave answers, so the next request follows
+   * after t3.5 instead of a turnaround and a response. The frame's own dst tells the devices whose it
+   * is. The addressed device is polled soon after (its acknowledgement waits in its queue), at the
+   * latest with the `bulkPollEvery`-th frame, which goes addressed. At most once, like any request.
+   */
+  #broadcastBulk(
+    job: Extract<Job, { kind: 'frame' }>,
+    nowUs: number,
+    out: { send: Uint8Array[]; emit: MasterEmit[] },
+  ): boolean {
+    const every = this.opts.bulkPollEvery ?? DEFAULT_BULK_POLL_EVERY;
+    const sent = this.#bulkSincePoll.get(job.slave) ?? 0;
+    if (!job.bulk || every <= 1 || sent >= every - 1) return false;
+    const adu = modbus.encodeRequest({
+      address: modbus.BROADCAST_ADDRESS,
+      kind: 'mcubus',
+      function: 0x41,
+      frame: job.frame,
+    });
+    if (!adu.ok) return false; // the addressed path reports the encoding error
+    this.#bulkSincePoll.set(job.slave, sent + 1);
+    this.#setNextPoll(job.slave, 0);
+    const txUs = modbus.aduTimeUs(adu.value.length, this.opts.timing);
+    this.#quietUntilUs = nowUs + txUs + this.opts.timing.t35Us + GAP_MARGIN_US + (this.opts.extraGapUs ?? 0);
+    this.counters.add('request_bulk_broadcast');
+    out.send.push(adu.value);
+    out.emit.push({ type: 'delivered', handle: job.handle, slave: job.slave });
+    return true;
   }
 
   #duePoll(nowUs: number): number | undefined {

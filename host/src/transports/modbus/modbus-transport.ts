@@ -2,7 +2,7 @@ import { CauseCounters, modbus } from '@mcubus/protocol';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transport.js';
 import { nowUs, type ReopenPolicy, SerialLine } from '../uart/serial-line.js';
 import { WakeTimer } from '../wake-timer.js';
-import { type MasterInput, ModbusTunnelMaster } from './master-core.js';
+import { DEFAULT_BULK_POLL_EVERY, type MasterInput, ModbusTunnelMaster } from './master-core.js';
 
 /** An mcubus device on the line: its Modbus slave address and its mcubus node address. */
 export interface ModbusDevice {
@@ -58,6 +58,7 @@ interface PendingRead {
 export class ModbusTransport implements FrameTransport {
   readonly kind = 'modbus' as const;
   readonly mtu = MODBUS_MTU;
+  readonly ackBatch = DEFAULT_BULK_POLL_EVERY;
   readonly name: string;
   readonly #line: SerialLine;
   readonly #timing: modbus.RtuTiming;
@@ -107,7 +108,7 @@ export class ModbusTransport implements FrameTransport {
     return this.#line.stop();
   }
 
-  send(frame: Uint8Array, nextHop: number, _priority: 0 | 1 | 2 | 3, onStarted?: TxStampListener): void {
+  send(frame: Uint8Array, nextHop: number, priority: 0 | 1 | 2 | 3, onStarted?: TxStampListener): void {
     const device = this.#byAddress.get(nextHop);
     if (!device) {
       this.#bad('unknown_device', `no Modbus device with mcubus address ${nextHop} on ${this.name}`);
@@ -127,7 +128,10 @@ export class ModbusTransport implements FrameTransport {
     this.#counters.add('tx_frames');
     // The tunnel sends it when the slave's turn comes: later than now, never earlier.
     onStarted?.(nowUs());
-    this.#drive({ type: 'send', slave: device.slave, frame, handle: this.#nextHandle++ }, nowUs());
+    this.#drive(
+      { type: 'send', slave: device.slave, frame, handle: this.#nextHandle++, bulk: priority === 3 },
+      nowUs(),
+    );
   }
 
   /** Reads holding (0x03) or input (0x04) registers of any slave on the line (third-party probes, §8.11). */

@@ -9,7 +9,7 @@ import {
 } from '@mcubus/firmware-sim';
 import { modbus } from '@mcubus/protocol';
 import type { Runtime } from '../../daemon/runtime.js';
-import { ModbusTunnelMaster } from '../modbus/master-core.js';
+import { DEFAULT_BULK_POLL_EVERY, ModbusTunnelMaster } from '../modbus/master-core.js';
 import type { FrameTransport, TransportEvent } from '../transport.js';
 
 export interface SimTransportOptions {
@@ -126,6 +126,7 @@ function modbusSimTransport(
     timing,
     responseTimeoutUs: modbus.responseTimeoutUs(timing, 256),
     idlePollUs: 50_000,
+    bulkPollEvery: DEFAULT_BULK_POLL_EVERY,
   });
   const addressOfSlave = new Map<number, number>();
   for (const [address, slave] of board.modbusAddressOf)
@@ -171,6 +172,7 @@ function modbusSimTransport(
     name,
     kind: 'modbus',
     mtu: modbus.MAX_TUNNEL_FRAME_LENGTH,
+    ackBatch: DEFAULT_BULK_POLL_EVERY,
     async start() {
       started = true;
       for (const l of eventListeners) l({ kind: 'open', detail: `simulated Modbus RTU ${port.bus}` });
@@ -180,7 +182,7 @@ function modbusSimTransport(
       started = false;
       wake?.cancel();
     },
-    send(frame, nextHop, _priority, onStarted) {
+    send(frame, nextHop, priority, onStarted) {
       // The tunnel sends it at the slave's turn: later than now, never earlier.
       onStarted?.(runtime.nowUs());
       const slave = board.modbusAddressOf.get(nextHop);
@@ -189,7 +191,12 @@ function modbusSimTransport(
           l({ kind: 'error', code: 'no_slave', detail: `no Modbus slave for 0x${nextHop.toString(16)}` });
         return;
       }
-      apply(master.handle({ type: 'send', slave, frame, handle: ++handle }, runtime.nowUs()));
+      apply(
+        master.handle(
+          { type: 'send', slave, frame, handle: ++handle, bulk: priority === 3 },
+          runtime.nowUs(),
+        ),
+      );
     },
     readRegisters(slave, fn, start, quantity) {
       return new Promise<number[]>((resolve, reject) => {

@@ -32,6 +32,8 @@ export class UartTransport implements FrameTransport {
   readonly #frameListeners: ((frame: Uint8Array, info: { from?: number; rxUs: number }) => void)[] = [];
   readonly #eventListeners: ((event: TransportEvent) => void)[] = [];
   #decoder: CobsStreamDecoder;
+  /** Single-bit repairs made by decoders replaced since (a reopened port starts a fresh one). */
+  #repairedEarlier = 0;
   /** Estimated host time at which the first byte of the frame being collected started arriving. */
   #frameStartUs: number | undefined;
   /** Estimated end on the wire of what we wrote last; a line idle since long gets a leading 0x00. */
@@ -106,6 +108,8 @@ export class UartTransport implements FrameTransport {
   counters(): Record<string, number> {
     const out: Record<string, number> = { ...this.#counters.snapshot() };
     for (const [k, v] of Object.entries(this.#line.counters.snapshot())) out[`line_${k}`] = v;
+    const repaired = this.#repairedEarlier + this.#decoder.counters.get('repaired_bit');
+    if (repaired > 0) out.rx_repaired_bit = repaired;
     return out;
   }
 
@@ -139,6 +143,7 @@ export class UartTransport implements FrameTransport {
   }
 
   #reset(): void {
+    this.#repairedEarlier += this.#decoder.counters.get('repaired_bit');
     this.#decoder = new CobsStreamDecoder(this.mtu);
     this.#frameStartUs = undefined;
   }
