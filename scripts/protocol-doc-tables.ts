@@ -84,6 +84,7 @@ export function renderEnumTables(): string {
     ['UpdateState', enums.UpdateState, 'value'],
     ['LogLevel', enums.LogLevel, 'value'],
     ['RouteState', enums.RouteState, 'value'],
+    ['ForwardOutcome', enums.ForwardOutcome, 'value'],
     ['Capability', enums.Capability, 'bit mask'],
     ['SlotFlag', enums.SlotFlag, 'bit mask'],
     ['ErrorCounter', enums.ErrorCounter, 'counter id'],

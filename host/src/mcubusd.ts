@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { SIM_SIGNING_KEY } from '@mcubus/firmware-sim';
 import { pino } from 'pino';
 import { startApiServer } from './api/server.js';
+import { startRotatingCapture } from './capture/rotating-capture.js';
 import { formatStatus } from './cli/format.js';
 import { embeddedDefaultConfig } from './config/default.js';
 import { formatConfigError } from './config/errors.js';
@@ -15,7 +16,10 @@ import { pinnedRoutes } from './daemon/pinned-routes.js';
 import { type Runtime, realRuntime } from './daemon/runtime.js';
 import { startEmbeddedBoard } from './daemon/sim-board.js';
 import { transportsFromConfig } from './daemon/transports-from-config.js';
+import { createMetrics } from './metrics/metrics.js';
+import { TrafficCounter } from './metrics/traffic.js';
 import { Registry } from './registry/registry.js';
+import { SystemdNotifier } from './systemd/notify.js';
 import { readPublicKey } from './update/image-files.js';
 
 export const VERSION = '0.1.0';
@@ -80,7 +84,11 @@ async function main(argv: string[]): Promise<number> {
   const registry = Registry.open(config.stateDir);
   const embedded = config.simulator ? startEmbeddedBoard(config.simulator) : null;
   const runtime: Runtime = embedded?.runtime ?? realRuntime();
-  const transports = transportsFromConfig(config, { runtime, board: embedded?.board ?? null, log });
+  // Frames and bytes per bus and device, for /metrics.
+  const traffic = new TrafficCounter();
+  const transports = traffic.wrap(
+    transportsFromConfig(config, { runtime, board: embedded?.board ?? null, log }),
+  );
   let trustedKeys: KeyObject[];
   try {
     trustedKeys = config.updates.trustedKeys.map(readPublicKey);
@@ -120,17 +128,31 @@ async function main(argv: string[]): Promise<number> {
     trustedKeys,
   });
   embedded?.driver.start();
+  // Opened before the buses start, so that the capture holds their first frames.
+  const capture = config.capture?.enabled
+    ? startRotatingCapture({
+        ...config.capture,
+        open: (buses, sink) => daemon.capture(buses, sink),
+        nowWallMs: () => runtime.nowMs(),
+        log,
+      })
+    : null;
   await daemon.start();
+  const metrics = createMetrics(daemon, { version: VERSION, traffic });
   const api = await startApiServer(daemon, {
     socketPath: config.api.socket,
     socketMode: config.api.socketMode,
     ...(config.api.tcp ? { tcp: config.api.tcp } : {}),
     log: (msg, data) => log.info(data ?? {}, msg),
+    metrics,
   });
   log.info(
     { socket: config.api.socket, stateDir: config.stateDir, buses: transports.map((t) => t.name) },
     'mcubusd ready',
   );
+  // Under systemd (Type=notify): ready now that the API answers, then watchdog pings.
+  const systemd = SystemdNotifier.fromEnv({ log });
+  systemd?.ready(`serving ${transports.length} bus(es), API on ${config.api.socket}`);
 
   const live = values.live
     ? setInterval(
@@ -144,8 +166,11 @@ async function main(argv: string[]): Promise<number> {
   });
   if (live) clearInterval(live);
   log.info({}, 'stopping');
+  systemd?.stopping();
+  metrics.close();
   await api.close();
   await daemon.stop();
+  capture?.close();
   embedded?.driver.stop();
   registry.close();
   log.flush();

@@ -221,6 +221,27 @@ describe('mcubus time / telemetry', () => {
   });
 });
 
+describe('mcubus trace', () => {
+  it('lists traces with the hop and cause of each loss, and shows one hop by hop', async () => {
+    const list = await cli(['trace', '--problems', '--socket', socketPath]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('can0 0x10→0x21');
+    expect(list.stdout).toContain('forwarded by 0x10 on can0, never reached 0x21');
+    expect(list.stdout).not.toMatch(/^7 /m); // the clean ping is not a problem
+    expect(api.calls.at(-1)).toEqual({ method: 'traces', args: [{ limit: 20, problems: true }] });
+    const one = await cli(['trace', '8', '--socket', socketPath]);
+    expect(one.code).toBe(0);
+    const lines = one.stdout.split('\n');
+    expect(lines[0]).toBe('trace 8: ping 0x00 → 0x21 seq 42 on uart0, 16 bytes');
+    expect(lines).toContain('where: can0 0x10→0x21 — forwarded by 0x10 on can0, never reached 0x21');
+    expect(one.stdout).toMatch(/\+1001\.900\s+0x10\s+forwarded\s+request \(copy\) on can0/);
+    const missing = await cli(['trace', '99', '--socket', socketPath]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no trace with id "99"');
+    expect((await cli(['trace', 'x', '--socket', socketPath])).code).toBe(2);
+  });
+});
+
 describe('mcubus image / update', () => {
   it('keygen, sign and inspect an image locally', async () => {
     const d = mkdtempSync(join(tmpdir(), 'mcubus-cli-img-'));

@@ -34,8 +34,8 @@ describe('Registry.open', () => {
     expect(existsSync(join(stateDir, 'mcubus.db'))).toBe(true);
     const raw = new Database(join(stateDir, 'mcubus.db'), { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBe(4);
-    expect(SCHEMA_VERSION).toBe(4);
+    expect(raw.pragma('user_version', { simple: true })).toBe(5);
+    expect(SCHEMA_VERSION).toBe(5);
     raw.close();
   });
 
@@ -64,7 +64,7 @@ describe('Registry.open', () => {
     expect(reg.query().map((e) => e.message)).toEqual(['hi']);
     reg.close();
     const check = new Database(dbPath(), { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.pragma('user_version', { simple: true })).toBe(5);
     check.close();
   });
 

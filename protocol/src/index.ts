@@ -1,3 +1,4 @@
+export * as candump from './candump/index.js';
 export * from './cbor/index.js';
 export * from './counters.js';
 export * from './crc32c.js';

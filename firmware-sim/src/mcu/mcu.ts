@@ -9,6 +9,7 @@ import {
   ErrorCounter,
   encodeFrame,
   FLAG_RETRANSMIT,
+  ForwardOutcome,
   type FrameHeader,
   frameCrc,
   MESSAGES,
@@ -16,6 +17,7 @@ import {
   type MessageName,
   type Priority,
   ResetReason,
+  withRetransmitFlag,
   withTtl,
 } from '@mcubus/protocol';
 import type { Carriage, RxStamp } from '../carriage/carriage.js';
@@ -24,6 +26,7 @@ import { NS_PER_MS, type SimTime } from '../kernel/scheduler.js';
 import type { Sim } from '../kernel/sim.js';
 import { AnswerCache } from './answer-cache.js';
 import { DeviceClock, type DeviceClockConfig } from './clock.js';
+import { ForwardLog } from './forward-log.js';
 import { type Signal, type SignalName, signals } from './signals.js';
 import type { BootOutcome, DeviceStorage } from './storage.js';
 
@@ -421,6 +424,7 @@ export class Mcu {
       return;
     }
     if (h.dst === ADDRESS_BROADCAST && this.config.gateway) this.#forward(port, bytes, h);
+    for (const l of this.#receivedListeners) l(h);
     const delay = (this.config.processingNs ?? 50_000) + this.#extraProcessingNs;
     // A CPU stalled by a flash erase cannot run the handler before the erase ends.
     const stall = Math.max(0, (this.storage?.busyUntil() ?? 0) - this.sim.now);
@@ -474,7 +478,9 @@ export class Mcu {
 
   #resendRaw(dst: number, bytes: Uint8Array): void {
     const route = this.#route(dst);
-    route?.carriage.send({ priority: 1, nextHop: route.nextHop, build: () => bytes });
+    // Marked as a copy (spec §5): the requester learns that its earlier request did arrive.
+    const again = withRetransmitFlag(bytes);
+    route?.carriage.send({ priority: 1, nextHop: route.nextHop, build: () => again });
   }
 
   #reply(h: FrameHeader, record: Uint8Array[]) {
@@ -517,6 +523,16 @@ export class Mcu {
       case 'time_sync_req':
         this.#answerTimeSync(h, message.body.t1, stamp, reply);
         return;
+      case 'trace_req': {
+        const route = this.#route(h.src);
+        const maxFrame = Math.min(this.config.maxFrame ?? 1100, route?.carriage.mtu ?? 1100);
+        const names = [...this.#ports.values()].map((p) => p.name);
+        reply({
+          type: 'trace_records',
+          body: this.forwardLog.fetch(message.body, maxFrame, names),
+        });
+        return;
+      }
       case 'reset': {
         reply({ type: 'ok', body: {} });
         const target = message.body.target ?? 0;
@@ -611,17 +627,54 @@ export class Mcu {
 
   // ── gateway forwarding (docs/protocol.md §9) ─────────────────────────────────────────────────
 
+  /**
+   * Every frame that reached this node for itself (after its checks, before it is handled): what a
+   * test compares with what the host believes arrived.
+   */
+  onReceived(listener: (header: FrameHeader) => void): void {
+    this.#receivedListeners.push(listener);
+  }
+
+  readonly #receivedListeners: ((header: FrameHeader) => void)[] = [];
+
   /** Gateways watch what they forward (to learn who is alive behind them) without changing it. */
   onForward(handler: (header: FrameHeader, bytes: Uint8Array) => void): void {
     this.#forwardHandlers.push(handler);
   }
 
   readonly #forwardHandlers: ((header: FrameHeader, bytes: Uint8Array) => void)[] = [];
+  /** What this node did with each frame it forwarded, for the host's tracing (TRACE_REQ). */
+  readonly forwardLog = new ForwardLog();
+
+  #logForward(
+    h: FrameHeader,
+    bytes: Uint8Array,
+    from: Carriage,
+    to: Carriage | null,
+    outcome: number,
+  ): ((atUs: number) => void) | null {
+    const ports = [...this.#ports.values()];
+    return this.forwardLog.record(
+      {
+        at: this.clock.readUs(this.sim.now),
+        src: h.src,
+        dst: h.dst,
+        seq: h.seq,
+        type: h.type,
+        flags: bytes[1]!,
+        inPort: ports.indexOf(from),
+        ...(to ? { outPort: ports.indexOf(to) } : {}),
+        outcome,
+      },
+      h.priority,
+    );
+  }
 
   #forward(from: Carriage, bytes: Uint8Array, h: FrameHeader): void {
     for (const handler of this.#forwardHandlers) handler(h, bytes);
     const isRequest = !h.response && h.dst !== ADDRESS_BROADCAST;
     if (h.ttl <= 1) {
+      this.#logForward(h, bytes, from, null, ForwardOutcome.ttl_expired);
       this.counters.add('forward_drop');
       this.sim.record(this.name, 'forward_drop', `ttl_expired ${h.src}→${h.dst} seq ${h.seq}`);
       if (isRequest) this.#routingError(h, ErrorCode.ttl_expired, 'TTL expired');
@@ -646,19 +699,27 @@ export class Mcu {
     }
     const route = this.#route(h.dst);
     if (!route || route.carriage === from) {
+      this.#logForward(h, bytes, from, null, ForwardOutcome.no_route);
       this.counters.add('forward_drop');
       this.sim.record(this.name, 'forward_drop', `no_route ${h.src}→${h.dst} seq ${h.seq}`);
       if (isRequest) this.#routingError(h, ErrorCode.no_route, `no route to 0x${h.dst.toString(16)}`);
       return;
     }
     if (out.length > route.carriage.mtu) {
+      this.#logForward(h, bytes, from, route.carriage, ForwardOutcome.too_large);
       this.counters.add('too_large');
       if (isRequest)
         this.#routingError(h, ErrorCode.too_large, `frame of ${out.length} bytes`, route.carriage.mtu);
       return;
     }
     this.counters.add('forwarded');
-    route.carriage.send({ priority: h.priority, nextHop: route.nextHop, build: () => out });
+    const onWire = this.#logForward(h, bytes, from, route.carriage, ForwardOutcome.forwarded);
+    route.carriage.send({
+      priority: h.priority,
+      nextHop: route.nextHop,
+      build: () => out,
+      ...(onWire ? { started: (ns: SimTime) => onWire(this.clock.readUs(ns)) } : {}),
+    });
   }
 
   #routingError(h: FrameHeader, code: number, text: string, detail?: number): void {

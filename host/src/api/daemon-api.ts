@@ -1,4 +1,7 @@
+import type { Result } from '@mcubus/protocol';
+import type { CaptureError, CaptureSession, CaptureSink } from '../capture/capture-hub.js';
 import type { DeviceTimeView } from '../time/time-service.js';
+import type { TraceQuery, TraceRecord } from '../trace/trace-record.js';
 /**
  * What the control API serves: the daemon implements it, the HTTP server exposes it, the CLI and tests
  * consume it over the socket. Plain JSON-able values only.
@@ -188,6 +191,9 @@ export interface DaemonApi {
   time(): TimeView[];
   /** Stored telemetry. */
   telemetry(query: TelemetryQuery): TelemetryView[];
+  /** Finished message traces (docs/observability.md "Tracing"), newest first. */
+  traces(query: TraceQuery): TraceRecord[];
+  trace(id: number): TraceRecord | undefined;
   /** Starts an update; refused (with a code) before anything is sent when the image must not go. */
   startUpdate(
     address: number,
@@ -206,4 +212,10 @@ export interface DaemonApi {
     message: { type: string; body: unknown },
     timeoutMs?: number,
   ): Promise<{ ok: boolean; answer?: { type: string; body: unknown }; error?: string }>;
+  /**
+   * Live packet capture of `buses` (every capturable bus when empty) as a pcapng byte stream into
+   * `sink` (docs/observability.md "Captures"); close the session to stop. Optional: without it the API
+   * answers 501.
+   */
+  capture?(buses: readonly string[], sink: CaptureSink): Result<CaptureSession, CaptureError>;
 }

@@ -1,3 +1,4 @@
+import type { TraceQuery, TraceRecord } from '../trace/trace-record.js';
 import type {
   BusView,
   CampaignPlanItem,
@@ -322,6 +323,78 @@ export class FakeDaemonApi implements DaemonApi {
     );
     const ordered = query.sinceId === undefined ? [...rows].reverse() : rows;
     return ordered.slice(0, query.limit ?? 1000);
+  }
+
+  /** Two traces: a ping answered on the UART, one to 0x21 lost behind the gateway. */
+  traceList: TraceRecord[] = [
+    {
+      id: 7,
+      wallMs: 1_700_000_000_000,
+      bus: 'uart0',
+      dir: 'out',
+      src: 0,
+      dst: 0x10,
+      seq: 41,
+      type: 'ping',
+      size: 16,
+      outcome: 'answered',
+      attempts: 1,
+      rttUs: 2300,
+      losses: [],
+      hops: [
+        { atUs: 1_000_000, node: 'host', bus: 'uart0', event: 'sent', what: 'request, attempt 1' },
+        { atUs: 1_002_300, node: 'host', bus: 'uart0', event: 'received', what: 'answer' },
+      ],
+    },
+    {
+      id: 8,
+      wallMs: 1_700_000_000_500,
+      bus: 'uart0',
+      dir: 'out',
+      src: 0,
+      dst: 0x21,
+      seq: 42,
+      type: 'ping',
+      size: 16,
+      outcome: 'answered',
+      attempts: 2,
+      rttUs: 4100,
+      hop: 'can0 0x10→0x21',
+      cause: 'forwarded by 0x10 on can0, never reached 0x21',
+      losses: [
+        {
+          hop: 'can0 0x10–0x21',
+          direction: 'request',
+          count: 1,
+          cause: 'forwarded by 0x10 on can0, never reached 0x21',
+        },
+      ],
+      hops: [
+        { atUs: 1_500_000, node: 'host', bus: 'uart0', event: 'sent', what: 'request, attempt 1' },
+        { atUs: 1_501_900, node: 0x10, bus: 'can0', event: 'forwarded', what: 'request' },
+        { atUs: 2_500_000, node: 'host', bus: 'uart0', event: 'sent', what: 'request, attempt 2' },
+        { atUs: 2_501_900, node: 0x10, bus: 'can0', event: 'forwarded', what: 'request (copy)' },
+        { atUs: 2_503_000, node: 0x10, bus: 'uart0', event: 'forwarded', what: 'answer' },
+        { atUs: 2_504_100, node: 'host', bus: 'uart0', event: 'received', what: 'answer' },
+      ],
+    },
+  ];
+
+  traces(query: TraceQuery): TraceRecord[] {
+    this.calls.push({ method: 'traces', args: [query] });
+    return [...this.traceList]
+      .reverse()
+      .filter(
+        (t) =>
+          (query.device === undefined || t.dst === query.device || t.src === query.device) &&
+          (!query.problems || t.attempts > 1 || t.outcome !== 'answered'),
+      )
+      .slice(0, query.limit ?? 100);
+  }
+
+  trace(id: number): TraceRecord | undefined {
+    this.calls.push({ method: 'trace', args: [id] });
+    return this.traceList.find((t) => t.id === id);
   }
 
   /** Updates: 0x21 mid-transfer; starting one for an unknown device is refused. */

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { ImageFileError, manifestPathFor, readImageFile, readManifestFile } from '../update/image-files.js';
+import { captureRoute } from './capture-route.js';
 import type {
   CampaignStartRequest,
   DaemonApi,
@@ -20,7 +21,9 @@ import {
   sendError,
   sendJson,
 } from './http-util.js';
+import { type MetricsExposition, serveMetrics } from './metrics-route.js';
 import { formatSse, formatSseComment } from './sse.js';
+import { traceQuery } from './trace-query.js';
 
 export interface ApiServerOptions {
   /** Unix socket the API listens on (always). */
@@ -34,6 +37,8 @@ export interface ApiServerOptions {
   tcp?: { host: string; port: number; token?: string };
   /** Interval of SSE heartbeat comments, default 15 000 ms. */
   heartbeatMs?: number;
+  /** Served at `GET /metrics` (Prometheus text); without it that path is 404. */
+  metrics?: MetricsExposition;
   log?: (msg: string, data?: Record<string, unknown>) => void;
 }
 
@@ -50,6 +55,7 @@ export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Pr
   const log = opts.log ?? (() => {});
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const tcp = opts.tcp;
+  const metrics = opts.metrics;
   if (tcp && !isLoopbackHost(tcp.host) && !tcp.token) {
     throw new Error(
       `the API TCP listener on non-loopback host ${tcp.host} requires a token (Authorization: Bearer)`,
@@ -57,7 +63,7 @@ export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Pr
   }
   const streams = new Set<ServerResponse>();
   const handler = (token: string | undefined) => (req: IncomingMessage, res: ServerResponse) => {
-    handleRequest(api, req, res, { token, heartbeatMs, streams, log }).catch((e: unknown) => {
+    handleRequest(api, req, res, { token, heartbeatMs, streams, log, metrics }).catch((e: unknown) => {
       log('api: request failed', { method: req.method, url: req.url, error: String(e) });
       if (!res.headersSent) {
         sendError(res, new ApiError(500, 'internal', e instanceof Error ? e.message : String(e)));
@@ -148,6 +154,7 @@ async function clearStaleSocket(path: string): Promise<void> {
 
 interface Ctx {
   token: string | undefined;
+  metrics?: MetricsExposition | undefined;
   heartbeatMs: number;
   streams: Set<ServerResponse>;
   log: (msg: string, data?: Record<string, unknown>) => void;
@@ -168,6 +175,7 @@ async function handleRequest(
     }
     const url = new URL(req.url ?? '/', 'http://mcubusd');
     const method = req.method ?? 'GET';
+    if (url.pathname === '/metrics') return await serveMetrics(method, res, ctx.metrics);
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0] !== 'v1') throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
     const route = parts.slice(1);
@@ -241,6 +249,14 @@ async function handleRequest(
       if (!t) throw new ApiError(404, 'unknown_device', `no clock known for address ${a}`);
       return sendJson(res, 200, t);
     }
+    if (route[0] === 'traces' && route.length <= 2) {
+      only('GET');
+      if (route.length === 1) return sendJson(res, 200, api.traces(traceQuery(url.searchParams, address)));
+      const id = /^\d+$/.test(route[1]!) ? Number(route[1]) : Number.NaN;
+      const t = Number.isSafeInteger(id) ? api.trace(id) : undefined;
+      if (!t) throw new ApiError(404, 'unknown_trace', `no trace with id "${route[1]}"`);
+      return sendJson(res, 200, t);
+    }
     if (route.length === 1 && route[0] === 'telemetry') {
       only('GET');
       return sendJson(res, 200, api.telemetry(telemetryQuery(url.searchParams, address)));
@@ -284,6 +300,10 @@ async function handleRequest(
     if (route.length === 2 && route[0] === 'events' && route[1] === 'stream') {
       only('GET');
       return stream(api, req, res, ctx, url.searchParams, address);
+    }
+    if (route.length === 1 && route[0] === 'capture') {
+      only('GET');
+      return captureRoute(api, res, url.searchParams, ctx.streams);
     }
     throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
   } catch (e) {

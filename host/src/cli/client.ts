@@ -14,6 +14,7 @@ import type {
   UpdateStatusView,
 } from '../api/daemon-api.js';
 import { SseParser } from '../api/sse.js';
+import type { TraceQuery, TraceRecord } from '../trace/trace-record.js';
 
 export type ApiClientOptions = { socketPath: string } | { url: string; token?: string };
 
@@ -113,6 +114,23 @@ export class ApiClient {
       `/v1/telemetry${query({ device: q.device, channel: q.channel, since: q.sinceId, from: q.fromUs, to: q.toUs, limit: q.limit })}`,
     );
   }
+  traces(q: TraceQuery = {}): Promise<TraceRecord[]> {
+    return this.call(
+      'GET',
+      `/v1/traces${query({
+        device: q.device,
+        bus: q.bus,
+        type: q.type,
+        outcome: q.outcome,
+        problems: q.problems ? 1 : undefined,
+        after: q.afterId,
+        limit: q.limit,
+      })}`,
+    );
+  }
+  trace(id: number): Promise<TraceRecord> {
+    return this.call('GET', `/v1/traces/${id}`);
+  }
   ping(address: number, timeoutMs?: number): Promise<PingResult> {
     return this.call('POST', `/v1/devices/${address}/ping`, timeoutMs === undefined ? {} : { timeoutMs });
   }
@@ -162,6 +180,38 @@ export class ApiClient {
       res.on('end', resolve);
       res.on('close', resolve);
       res.on('error', (e) => (opts.signal?.aborted ? resolve() : reject(e)));
+    });
+  }
+
+  /**
+   * Follows `GET /v1/capture`: calls `onChunk` with the pcapng bytes as they come, until `signal`
+   * aborts ('aborted') or the daemon ends the stream ('ended': `count` packets sent, or it stopped).
+   */
+  async captureStream(
+    q: { buses: readonly string[]; count?: number },
+    onChunk: (chunk: Uint8Array) => void,
+    opts: { signal?: AbortSignal; onOpen?: () => void } = {},
+  ): Promise<'ended' | 'aborted'> {
+    const params = new URLSearchParams();
+    for (const b of q.buses) params.append('bus', b);
+    if (q.count !== undefined) params.set('count', String(q.count));
+    const qs = params.toString();
+    const res = await this.open('GET', `/v1/capture${qs ? `?${qs}` : ''}`, {
+      accept: 'application/x-pcapng',
+    });
+    if (res.statusCode !== 200) throw await responseError(res);
+    opts.onOpen?.();
+    return new Promise((resolve, reject) => {
+      const stop = () => {
+        res.destroy();
+        resolve('aborted');
+      };
+      if (opts.signal?.aborted) return stop();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      res.on('data', (chunk: Buffer) => onChunk(chunk));
+      res.on('end', () => resolve('ended'));
+      res.on('close', () => resolve(opts.signal?.aborted ? 'aborted' : 'ended'));
+      res.on('error', (e) => (opts.signal?.aborted ? resolve('aborted') : reject(e)));
     });
   }
 
@@ -222,7 +272,7 @@ export class ApiClient {
   }
 }
 
-function query(params: Record<string, number | undefined>): string {
+function query(params: Record<string, number | string | undefined>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
   const s = q.toString();

@@ -2,10 +2,13 @@ import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeEnvelope, decodeManifest } from '@mcubus/protocol';
 import { formatAddress, parseAddress } from '../api/http-util.js';
+import { candumpCommand } from '../commands/candump.js';
 import { decodeCommand } from '../commands/decode.js';
 import { demoCommand } from '../commands/demo.js';
 import { imageCommand } from '../commands/image.js';
+import type { TraceOutcome, TraceQuery } from '../trace/trace-record.js';
 import { manifestPathFor, readManifestFile } from '../update/image-files.js';
+import { CAPTURE_HELP, captureCommand } from './capture.js';
 import { ApiClient, ApiResponseError, DaemonUnreachableError } from './client.js';
 import {
   deviceTable,
@@ -22,6 +25,7 @@ import {
   updateLine,
   updateTable,
 } from './format.js';
+import { formatTrace, traceTable } from './trace-format.js';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -59,6 +63,9 @@ Usage:
   mcubus time                   every device clock against the host's: offset, skew, error bound
   mcubus telemetry [--aligned] [--device ADDR] [--channel N] [--limit N]
                                 stored telemetry; --aligned puts all devices on the host timeline
+  mcubus trace [--device ADDR] [--problems] [--type T] [--bus B] [--limit N]
+                                what became of each message: answered, retried, lost on which hop
+  mcubus trace ID               one message's path hop by hop on the host timeline
   mcubus update ADDR IMAGE [--manifest M] [--allow-downgrade]
                                 update a device's firmware (or bootloader) with a signed image,
                                 with live progress; mcubus update status | cancel ADDR
@@ -68,6 +75,11 @@ Usage:
                                 ping a device (ADDR decimal or 0x hex)
   mcubus send ADDR TYPE [JSON-BODY] [--timeout MS]
                                 send any request message and print the answer
+  mcubus capture [--bus NAME[,NAME…]] --out FILE.pcapng [--count N] [--duration S]
+                                record the buses' traffic for Wireshark (tools/wireshark/mcubus.lua)
+  mcubus candump decode LOG | to-pcapng LOG --out F | from-pcapng F [--out LOG]
+                                CAN captures in candump log format: decode one with the daemon's
+                                own ISO-TP and frame decoders, or convert to/from pcapng (local)
   mcubus demo                   show a host↔device exchange on a UART, with line noise, decoded back
   mcubus decode HEX…            decode one mcubus frame given in hex
   mcubus decode --stream HEX…   decode a UART byte stream (COBS frames separated by 00)
@@ -118,6 +130,21 @@ devices sent them — raw device counter (µs), arrival time, value. With --alig
 host time it was taken (ISO 8601 with µs) with its error bound, all devices merged in the order their
 samples were really taken; samples that arrived before their device's clock was known are listed
 last as "not aligned yet". The raw device time is always kept.`,
+  trace: `Usage: mcubus trace [--device ADDR] [--problems] [--type TYPE] [--bus BUS]
+                    [--outcome OUTCOME] [--limit N] [--json]
+       mcubus trace ID [--json]
+
+Lists the newest message traces (default 20), oldest first: each request the host sent with what
+became of it (answered, error, timeout; how many attempts; round trip), and each frame it received.
+For every retry and failure the HOP column names where the copy was lost — "uart0 host→0x10",
+"can0 0x10→0x21" (request lost on the way down), "can0 0x21→0x10" (the answer lost on the way
+back), "↔" when the direction cannot be told — and CAUSE says why. Losses behind a gateway are
+placed with the gateway's own log of what it forwarded (TRACE_REQ), so they name the right hop.
+--problems keeps only failures and retried requests. OUTCOME: answered, error, timeout, cancelled,
+sent, received, duplicate, bad_frame.
+
+With ID: that message's path hop by hop on the host timeline (gateway hops aligned from the
+gateway's clock), then each loss. docs/observability.md "Tracing".`,
   update: `Usage: mcubus update ADDR IMAGE [--manifest M] [--allow-downgrade] [--chunk N] [--trial MS]
                      [--no-wait] [--json]
        mcubus update --all IMAGE… [--dry-run] [--allow-downgrade] [--trial MS] [--json]
@@ -155,11 +182,25 @@ Pings a device and prints the round-trip time. Exit status 1 when it does not an
 
 Sends a request message of TYPE (docs/protocol.md §4) with JSON-BODY (default {}) and prints the
 answer. Exit status 1 when the request fails.`,
+  candump: `Usage: mcubus candump decode LOG [--json]
+       mcubus candump to-pcapng LOG --out FILE.pcapng
+       mcubus candump from-pcapng FILE.pcapng [--out LOG]
+
+Works on CAN captures in the candump log format ("(1436509052.249713) can0 18DA2110#1014…", what
+\`candump -l\` writes and \`canplayer\` reads), without a running daemon.
+
+decode replays the log through the receive code the daemon's CAN transport runs (one ISO-TP
+receiver per node address, listening to every transfer, then the frame decoder): one line per
+mcubus frame, ISO-TP errors (a transfer cut short) and undecodable frames, then which requests got no
+answer on this bus and which were sent more than once. to-pcapng writes the frames as
+LINKTYPE_CAN_SOCKETCAN for Wireshark; from-pcapng extracts the CAN frames of a pcapng capture (e.g.
+\`mcubus capture\`) as a candump log. Bad lines are reported with their line number and skipped (exit 1).`,
   demo: 'Usage: mcubus demo\n\nShows a host↔device exchange on a UART, with line noise, decoded back.',
   decode: `Usage: mcubus decode [--stream] HEX…
 
 Decodes one mcubus frame given in hex, or with --stream a UART byte stream (COBS frames separated
 by 00).`,
+  capture: CAPTURE_HELP,
 };
 
 class UsageError extends Error {}
@@ -191,11 +232,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   if (values.help) {
-    out(command === 'demo' || command === 'decode' ? help : `${help}\n\n${GLOBAL_OPTIONS}`);
+    out(
+      command === 'demo' || command === 'decode' || command === 'candump'
+        ? help
+        : `${help}\n\n${GLOBAL_OPTIONS}`,
+    );
     return EXIT.ok;
   }
   if (command === 'demo') return demoCommand();
   if (command === 'decode') return decodeCommand(rest, { stream: values.stream ?? false });
+  if (command === 'candump')
+    return candumpCommand(
+      rest,
+      { ...(values.out ? { out: values.out } : {}), ...(values.json ? { json: true } : {}) },
+      { out, err },
+    );
   if (command === 'image') {
     const o: Record<string, string | boolean> = {};
     for (const k of ['key', 'version', 'kind', 'out', 'manifest'] as const)
@@ -331,6 +382,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         out(json ? JSON.stringify(a === undefined ? list : list[0], null, 2) : timeTable(list));
         return EXIT.ok;
       }
+      case 'trace': {
+        noArgs(rest, 1);
+        if (rest[0] !== undefined) {
+          if (!/^\d+$/.test(rest[0])) throw new UsageError(`trace id "${rest[0]}" is not a number`);
+          const t = await client.trace(Number(rest[0]));
+          out(json ? JSON.stringify(t, null, 2) : formatTrace(t));
+          return EXIT.ok;
+        }
+        const q: TraceQuery = {
+          limit: optInt('--limit', values.limit, 1, 100_000) ?? 20,
+          ...(values.device !== undefined ? { device: address(values.device) } : {}),
+          ...(values.problems ? { problems: true } : {}),
+          ...(values.type !== undefined ? { type: values.type } : {}),
+          ...(values.bus !== undefined ? { bus: values.bus } : {}),
+          ...(values.outcome !== undefined ? { outcome: values.outcome as TraceOutcome } : {}),
+        };
+        const rows = await client.traces(q);
+        out(json ? JSON.stringify(rows, null, 2) : traceTable(rows));
+        return EXIT.ok;
+      }
       case 'telemetry': {
         noArgs(rest, 0);
         const q: { device?: number; channel?: number; limit: number } = {
@@ -391,6 +462,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           if (io.signal?.aborted) return EXIT.ok;
           await sleep(500, io.signal);
         }
+      }
+      case 'capture': {
+        noArgs(rest, 0);
+        if (values.out === undefined) throw new UsageError('--out FILE is required');
+        const count = optInt('--count', values.count, 1, 100_000_000);
+        const duration = optInt('--duration', values.duration, 1, 86_400);
+        const buses = (values.bus ?? '').split(',').filter((b) => b !== '');
+        return await captureCommand(
+          client,
+          {
+            buses,
+            out: resolvePath(values.out),
+            json,
+            ...(count !== undefined ? { count } : {}),
+            ...(duration !== undefined ? { durationMs: duration * 1000 } : {}),
+          },
+          { out, err, ...(io.signal ? { signal: io.signal } : {}) },
+        );
       }
       case 'ping': {
         noArgs(rest, 1, 1);
@@ -484,6 +573,12 @@ function parse(argv: string[]) {
       force: { type: 'boolean' },
       simulator: { type: 'boolean' },
       channel: { type: 'string' },
+      problems: { type: 'boolean' },
+      type: { type: 'string' },
+      bus: { type: 'string' },
+      outcome: { type: 'string' },
+      count: { type: 'string' },
+      duration: { type: 'string' },
     },
   });
 }

@@ -110,6 +110,18 @@ export interface LogConfig {
   readonly level: LogLevel;
 }
 
+/** The daemon's rotating packet capture (docs/observability.md "Captures"). */
+export interface CaptureConfig {
+  readonly enabled: boolean;
+  readonly directory: string;
+  /** A file is closed before it would grow past this many bytes. */
+  readonly maxFileBytes: number;
+  /** Files kept, the one being written included. */
+  readonly files: number;
+  /** Buses captured; empty: every bus. */
+  readonly buses: readonly string[];
+}
+
 export interface DaemonConfig {
   readonly stateDir: string;
   readonly api: ApiConfig;
@@ -119,4 +131,6 @@ export interface DaemonConfig {
   readonly services: ServicesConfig;
   readonly updates: UpdatesConfig;
   readonly log: LogConfig;
+  /** Absent when the file has no `capture` section (no capture). */
+  readonly capture?: CaptureConfig;
 }

@@ -1,11 +1,22 @@
 import type { Result } from '@mcubus/protocol';
 import { readBus } from './buses.js';
+import { readCapture } from './capture.js';
 import type { ConfigError } from './errors.js';
 import { type Locate, type Path, Reader } from './reader.js';
 import { readApi, readDevice, readLog, readServices, readSimulator, readUpdates } from './sections.js';
 import type { BusConfig, DaemonConfig, DeviceConfig } from './types.js';
 
-const TOP_KEYS = ['stateDir', 'api', 'simulator', 'buses', 'devices', 'services', 'updates', 'log'];
+const TOP_KEYS = [
+  'stateDir',
+  'api',
+  'simulator',
+  'buses',
+  'devices',
+  'services',
+  'updates',
+  'log',
+  'capture',
+];
 export const DEFAULT_STATE_DIR = '/var/lib/mcubus';
 
 /**
@@ -29,13 +40,25 @@ export function validateConfig(
   const services = readServices(r, m.services, ['services']);
   const log = readLog(r, m.log, ['log']);
   const updates = readUpdates(r, m.updates, ['updates']);
+  const busNames = new Set(busSlots.flatMap((b) => (b ? [b.name] : [])));
+  const capture = r.maybe(m, 'capture', [], (v, p) => readCapture(r, v, p, stateDir, busNames));
   crossCheck(r, busSlots, deviceSlots, 'simulator' in m);
   if (r.errors.length > 0) return { ok: false, error: r.errors };
   const buses = busSlots.filter((b) => b !== undefined);
   const devices = deviceSlots.filter((d) => d !== undefined);
   return {
     ok: true,
-    value: { stateDir, api, ...(simulator ? { simulator } : {}), buses, devices, services, updates, log },
+    value: {
+      stateDir,
+      api,
+      ...(simulator ? { simulator } : {}),
+      buses,
+      devices,
+      services,
+      updates,
+      log,
+      ...(capture ? { capture } : {}),
+    },
   };
 }
 

@@ -24,10 +24,17 @@ import type {
   UpdateRequest,
   UpdateStatusView,
 } from '../api/daemon-api.js';
+import { CaptureHub, type CaptureSink } from '../capture/capture-hub.js';
 import { HealthMonitor } from '../health/monitor.js';
 import { RegisterHealth, type RegisterProbe, thirdPartyAddress } from '../health/register-health.js';
 import type { HealthEvent, HealthOutput } from '../health/types.js';
-import { LinkCore, type LinkEvent, type LinkOutput, type RequestHandle } from '../link/core.js';
+import {
+  LinkCore,
+  type LinkCounters,
+  type LinkEvent,
+  type LinkOutput,
+  type RequestHandle,
+} from '../link/core.js';
 import type { CampaignRecord } from '../registry/campaigns.js';
 import type { DeviceRecord } from '../registry/device-record.js';
 import type { Severity } from '../registry/journal.js';
@@ -40,6 +47,8 @@ import {
   TimeService,
   type TimeServiceConfig,
 } from '../time/time-service.js';
+import { DaemonTracing } from '../trace/daemon-tracing.js';
+import type { TraceQuery, TraceRecord } from '../trace/trace-record.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transports/transport.js';
 import { type CampaignRequest, CampaignRunner, type PlanView } from '../update/campaigns.js';
 import { UpdateManager, type UpdateOptions, UpdateRefused, type UpdateView } from '../update/manager.js';
@@ -78,6 +87,8 @@ export interface DaemonOptions {
   readonly time?: TimeServiceConfig | false;
   /** Telemetry older than this is pruned (default 24 h). */
   readonly telemetryRetainMs?: number;
+  /** Message traces older than this are pruned (default 24 h). */
+  readonly traceRetainMs?: number;
   /** Public keys an image's manifest must be signed with (docs/updates.md). */
   readonly trustedKeys?: readonly KeyObject[];
 }
@@ -106,6 +117,8 @@ export class Daemon implements DaemonApi {
   readonly #waiters = new Map<RequestHandle, Waiter>();
   readonly #identifying = new Set<number>();
   readonly #subscribers = new Set<(e: EventView) => void>();
+  /** Told each answered request's round trip (the RTT histogram of /metrics). */
+  readonly #answerListeners = new Set<(device: number, rttUs: number) => void>();
   readonly #lastJournaled = new Map<string, number>();
   /**
    * What the hot path needs to know of registered devices, in memory: every received frame consults
@@ -125,9 +138,13 @@ export class Daemon implements DaemonApi {
   #probeTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
   readonly #time: TimeService | null;
+  /** Message lifecycle tracing (docs/observability.md "Tracing"). */
+  readonly #tracing: DaemonTracing;
   #timeWake: { cancel(): void } | null = null;
   readonly #updates: UpdateManager;
   readonly #campaigns: CampaignRunner;
+  /** Packet captures of the buses (docs/observability.md "Captures"). */
+  readonly #capture: CaptureHub;
   #campaignTimer: { cancel(): void } | null = null;
   /** Time-sync requests in flight: link handle → device and the t1 they carry. */
   readonly #timeExchanges = new Map<RequestHandle, { device: number; t1: number }>();
@@ -147,6 +164,14 @@ export class Daemon implements DaemonApi {
       .map((t) => t.name);
     this.#router = new HostRouter(options.routes ?? [], pointToPoint);
     this.#time = options.time === false ? null : new TimeService(options.time ?? {});
+    this.#tracing = new DaemonTracing({
+      runtime: options.runtime,
+      registry: options.registry,
+      log: options.log,
+      request: (dst, message, timeoutMs, maxAttempts) => this.#request(dst, message, timeoutMs, maxAttempts),
+      toHostUs: (gw, at) => this.#time?.hostOf(gw, at, this.#o.runtime.nowUs())?.hostUs ?? null,
+      ...(options.traceRetainMs !== undefined ? { retainMs: options.traceRetainMs } : {}),
+    });
     this.#updates = new UpdateManager(
       {
         runtime: options.runtime,
@@ -213,6 +238,7 @@ export class Daemon implements DaemonApi {
       t.onFrame((frame, info) => this.#onFrame(t, frame, info));
       t.onEvent((e) => this.#onTransportEvent(t, e));
     }
+    this.#capture = new CaptureHub(options.transports, options.runtime, `mcubusd ${options.version}`);
   }
 
   #remember(r: DeviceRecord): void {
@@ -253,6 +279,7 @@ export class Daemon implements DaemonApi {
     );
     this.#scheduleFlush();
     this.#scheduleSilenceCheck();
+    this.#tracing.start();
     // Campaigns a previous run left unfinished carry on once the devices have been heard again (their
     // routes are learned from their frames).
     this.#campaignTimer = this.#o.runtime.at(this.#o.runtime.nowUs() + CAMPAIGN_RESUME_DELAY_US, () => {
@@ -310,6 +337,7 @@ export class Daemon implements DaemonApi {
     this.#updates.stop();
     this.#campaigns.stop();
     this.#campaignTimer?.cancel();
+    this.#tracing.stop();
     await Promise.all([...this.#transports.values()].map((t) => t.stop().catch(() => undefined)));
     this.#journal('daemon.stop', 'info', 'mcubusd stopped');
     this.#o.registry.flush();
@@ -358,6 +386,7 @@ export class Daemon implements DaemonApi {
         }
         continue;
       }
+      this.#tracing.sent(f, route);
       transport.send(f.bytes, route.nextHop, f.priority, this.#txStampListener(f.handle));
     }
     for (const e of out.emit) this.#onLinkEvent(e);
@@ -373,11 +402,13 @@ export class Daemon implements DaemonApi {
   }
 
   #onLinkEvent(e: LinkEvent): void {
+    this.#tracing.linkEvent(e);
     switch (e.type) {
       case 'answer':
       case 'timeout':
       case 'error_answer':
       case 'cancelled':
+        if (e.type === 'answer') for (const l of this.#answerListeners) l(e.dst, e.rttUs);
         if (e.type === 'answer' && e.message.type === 'hello')
           this.#onHello(e.header.src, e.message.body, e.bus, false);
         if (this.#timeExchanges.has(e.handle)) {
@@ -600,7 +631,14 @@ export class Daemon implements DaemonApi {
     const id = this.#o.registry.append({ atMs, kind, severity, message, ...extra });
     const log =
       severity === 'error' ? this.#o.log.error : severity === 'warning' ? this.#o.log.warn : this.#o.log.info;
-    log.call(this.#o.log, { kind, ...extra }, message);
+    // A line about a device names its bus too (journal entries keep only what they were given): the
+    // route learned from its frames, known before the registry has the device.
+    const bus =
+      extra.bus ??
+      (extra.device !== undefined
+        ? (this.#router.lookup(extra.device)?.bus ?? this.#known.get(extra.device)?.bus)
+        : undefined);
+    log.call(this.#o.log, { kind, ...extra, ...(bus !== undefined ? { bus } : {}) }, message);
     const view: EventView = { id, atMs, kind, severity, message, ...extra };
     for (const s of this.#subscribers) s(view);
   }
@@ -1058,6 +1096,16 @@ export class Daemon implements DaemonApi {
     return this.#o.registry.queryTelemetry(query).map(toTelemetryView);
   }
 
+  traces(query: TraceQuery): TraceRecord[] {
+    this.#tracing.flush(); // what has finished is listed now, not at the next poll
+    return this.#o.registry.queryTraces(query);
+  }
+
+  trace(id: number): TraceRecord | undefined {
+    this.#tracing.flush();
+    return this.#o.registry.trace(id);
+  }
+
   // ── updates ──────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -1204,6 +1252,22 @@ export class Daemon implements DaemonApi {
   subscribe(listener: (e: EventView) => void): () => void {
     this.#subscribers.add(listener);
     return () => this.#subscribers.delete(listener);
+  }
+
+  /** A live pcapng capture of `buses` (all when empty) into `sink`, until the session is closed. */
+  capture(buses: readonly string[], sink: CaptureSink): ReturnType<CaptureHub['open']> {
+    return this.#capture.open(buses, sink);
+  }
+
+  /** Told every answered request's round trip (µs) and device; returns an unsubscribe function. */
+  onAnswer(listener: (device: number, rttUs: number) => void): () => void {
+    this.#answerListeners.add(listener);
+    return () => this.#answerListeners.delete(listener);
+  }
+
+  /** The link layer's counters: per bus, and per destination device (requests, retries, timeouts). */
+  linkCounters(): LinkCounters {
+    return this.#link.counters();
   }
 }
 

@@ -87,6 +87,29 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       );
     `);
   },
+  // v5: message traces (host/src/trace), so that a loss can be looked into after the fact.
+  (db) => {
+    db.exec(`
+      CREATE TABLE traces (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        wall_ms INTEGER NOT NULL,
+        bus TEXT NOT NULL,
+        dir TEXT NOT NULL,
+        src INTEGER NOT NULL,
+        dst INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        hop TEXT,
+        cause TEXT,
+        data_json TEXT NOT NULL
+      );
+      CREATE INDEX traces_wall ON traces (wall_ms);
+      CREATE INDEX traces_src ON traces (src, id);
+      CREATE INDEX traces_dst ON traces (dst, id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

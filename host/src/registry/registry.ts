@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { TraceQuery, TraceRecord } from '../trace/trace-record.js';
+import type { TraceDraft } from '../trace/tracer.js';
 import { type CampaignRecord, CampaignStore } from './campaigns.js';
 import type { DeviceRecord, Hello, UpsertResult } from './device-record.js';
 import { DeviceStore, type UpsertOptions } from './devices.js';
@@ -13,6 +15,7 @@ import {
   type TelemetryRecord,
   TelemetryStore,
 } from './telemetry.js';
+import { TraceStore } from './traces.js';
 
 export const DB_FILE_NAME = 'mcubus.db';
 
@@ -39,6 +42,7 @@ export class Registry {
     private readonly flushIntervalMs: number,
     private readonly telemetry: TelemetryStore,
     private readonly campaignStore: CampaignStore,
+    private readonly traceStore: TraceStore,
   ) {}
 
   /** Opens (creating if needed) the database and brings its schema up to date. */
@@ -76,6 +80,7 @@ export class Registry {
         options.flushIntervalMs ?? 5000,
         new TelemetryStore(db),
         new CampaignStore(db),
+        new TraceStore(db),
       );
     } catch (err) {
       db?.close();
@@ -163,6 +168,23 @@ export class Registry {
         limit?: number;
       }) => CampaignRecord[],
     };
+  }
+
+  /** Finished message traces; returns their ids. */
+  appendTraces(rows: readonly TraceDraft[]): number[] {
+    return this.guard('storing traces', () => this.traceStore.append(rows));
+  }
+
+  trace(id: number): TraceRecord | undefined {
+    return this.guard('reading a trace', () => this.traceStore.get(id));
+  }
+
+  queryTraces(q: TraceQuery = {}): TraceRecord[] {
+    return this.guard('querying traces', () => this.traceStore.query(q));
+  }
+
+  pruneTraces(olderThanMs: number): number {
+    return this.guard('pruning traces', () => this.traceStore.prune(olderThanMs));
   }
 
   pruneTelemetry(olderThanMs: number): number {

@@ -1,3 +1,5 @@
+import type { CaptureListener } from './capture-tap.js';
+
 /**
  * What the daemon's core sees of a bus, whatever carries it: whole mcubus frames in and out. Each
  * transport adapter (UART, Modbus RTU master, CAN with ISO-TP over SocketCAN/slcan, the in-process
@@ -40,6 +42,12 @@ export interface FrameTransport {
   onEvent(listener: (event: TransportEvent) => void): void;
   /** Counters by cause (bytes, frames, bad frames by cause, reopen attempts, …). */
   counters(): Record<string, number>;
+  /**
+   * Packet capture tap: what goes on and comes off the wire (COBS pieces, CAN frames, Modbus ADUs),
+   * stamped on the host clock. Returns the function that removes the listener. Optional: a transport
+   * without it cannot be captured.
+   */
+  onCapture?(listener: CaptureListener): () => void;
 }
 
 /**

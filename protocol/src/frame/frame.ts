@@ -2,6 +2,7 @@ import { crc32cFinish, crc32cInit, crc32cUpdate } from '../crc32c.js';
 import { type CodedError, err, ok, type Result } from '../result.js';
 import {
   CRC_SIZE,
+  FLAG_RETRANSMIT,
   HEADER_SIZE,
   MAX_FRAME_SIZE,
   MIN_FRAME_SIZE,
@@ -125,6 +126,18 @@ export function readHeader(bytes: Uint8Array): FrameHeader {
     seq: bytes[OFFSET.seq]! | (bytes[OFFSET.seq + 1]! << 8),
     ...parseFlags(bytes[OFFSET.flags]!),
   };
+}
+
+/**
+ * A copy with the RETRANSMIT flag set and the CRC recomputed: how a node sends a cached answer again
+ * (spec §5), so that the requester learns its earlier request did arrive and the answer was lost.
+ */
+export function withRetransmitFlag(frame: Uint8Array): Uint8Array {
+  const out = frame.slice();
+  out[OFFSET.flags] = out[OFFSET.flags]! | FLAG_RETRANSMIT;
+  const bodyEnd = out.length - CRC_SIZE;
+  new DataView(out.buffer).setUint32(bodyEnd, frameCrc(out, bodyEnd), true);
+  return out;
 }
 
 /** Returns a copy with the TTL replaced: what a gateway forwards. The CRC stays valid (TTL is masked). */

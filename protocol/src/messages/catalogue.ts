@@ -3,6 +3,7 @@ import { heartbeat, ping, pong, reset } from './health.js';
 import { hello, identify } from './identity.js';
 import { errorMessage, log, okMessage, telemetry, topology, topologyReq } from './misc.js';
 import { timeMap, timeSyncFollowup, timeSyncReq, timeSyncResp } from './time.js';
+import { traceRecords, traceReq } from './trace.js';
 import {
   updateAbort,
   updateAck,
@@ -128,6 +129,18 @@ export const MESSAGES = {
     doc: 'Ask a gateway for its downstream nodes.',
   },
   topology: { code: 0x41, schema: topology, expects: [], doc: "A gateway's downstream nodes." },
+  trace_req: {
+    code: 0x42,
+    schema: traceReq,
+    expects: ['trace_records'],
+    doc: 'Ask a forwarding node for its log of what it did with each frame.',
+  },
+  trace_records: {
+    code: 0x43,
+    schema: traceRecords,
+    expects: [],
+    doc: "A forwarding node's log: per frame, when, from which port to which, and the outcome.",
+  },
   ok: { code: 0x7e, schema: okMessage, expects: [], doc: 'Success answer with no other content.' },
   error: {
     code: 0x7f,

@@ -27,6 +27,15 @@ export const UpdateState = {
 export const LogLevel = { debug: 0, info: 1, warning: 2, error: 3, critical: 4 } as const;
 export const ResetTarget = { app: 0, bootloader: 1, safe: 2 } as const;
 export const RouteState = { unknown: 0, up: 1, down: 2 } as const;
+/** What a forwarding node did with a frame (TRACE_RECORDS). */
+export const ForwardOutcome = {
+  forwarded: 0,
+  no_route: 1,
+  ttl_expired: 2,
+  too_large: 3,
+  tx_failed: 4,
+  queue_full: 5,
+} as const;
 
 /** Capability bits announced in hello. */
 export const Capability = {

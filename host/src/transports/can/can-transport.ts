@@ -9,6 +9,7 @@ import {
   MAX_FRAME_SIZE,
   PF_FUNCTIONAL,
 } from '@mcubus/protocol';
+import { type CaptureListener, CaptureTap } from '../capture-tap.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transport.js';
 import { nowUs } from '../uart/serial-line.js';
 import { WakeTimer } from '../wake-timer.js';
@@ -62,6 +63,7 @@ export class CanTransport implements FrameTransport {
   /** When the first CAN frame (SF/FF) of the message in reception from a sender arrived, by transfer key. */
   readonly #rxStart = new Map<string, number>();
   readonly #wake = new WakeTimer();
+  readonly #capture = new CaptureTap();
   #nextHandle = 1;
   #running = false;
 
@@ -138,6 +140,10 @@ export class CanTransport implements FrameTransport {
     this.#eventListeners.push(listener);
   }
 
+  onCapture(listener: CaptureListener): () => void {
+    return this.#capture.add(listener);
+  }
+
   counters(): Record<string, number> {
     const out: Record<string, number> = { ...this.#counters.snapshot() };
     for (const [k, v] of Object.entries(this.#node.counters.snapshot())) out[`isotp_${k}`] = v;
@@ -146,6 +152,8 @@ export class CanTransport implements FrameTransport {
   }
 
   #onCanFrame(frame: CanFrame, rxUs: number): void {
+    // Every frame the media saw, ours or not: a capture shows the whole bus.
+    if (this.#capture.active) this.#capture.emit({ link: 'can', direction: 'in', atUs: rxUs, frame });
     const pci = frame.data.length > 0 ? (frame.data[0] ?? 0) >> 4 : -1;
     if (frame.extended && (pci === 0 || pci === 1)) this.#rxStart.set(transferKey(frame.id), rxUs);
     const before = this.#node.counters.snapshot();
@@ -164,7 +172,10 @@ export class CanTransport implements FrameTransport {
 
   #drive(input: IsoTpInput, now: number): void {
     const out = this.#node.handle(input, now);
-    for (const f of out.send) this.media.send(f);
+    for (const f of out.send) {
+      if (this.#capture.active) this.#capture.emit({ link: 'can', direction: 'out', atUs: now, frame: f });
+      this.media.send(f);
+    }
     for (const e of out.emit) {
       switch (e.type) {
         case 'received': {

@@ -63,6 +63,8 @@ export interface MasterOutput {
   readonly send: Uint8Array[];
   readonly wakeAt?: number;
   readonly emit: MasterEmit[];
+  /** Every ADU the framer cut from the received bytes, in order, whatever became of it (captures). */
+  readonly received?: readonly modbus.Adu[];
 }
 
 /**
@@ -112,6 +114,7 @@ export class ModbusTunnelMaster {
 
   handle(input: MasterInput, nowUs: number): MasterOutput {
     const out: { send: Uint8Array[]; emit: MasterEmit[] } = { send: [], emit: [] };
+    const received: modbus.Adu[] = [];
     switch (input.type) {
       case 'send':
         this.#jobs.push({
@@ -126,7 +129,10 @@ export class ModbusTunnelMaster {
         this.#jobs.push({ kind: 'read', ...input });
         break;
       case 'bytes':
-        for (const r of this.#framer.push(input.bytes, nowUs)) this.#onAdu(r, nowUs, out.emit);
+        for (const r of this.#framer.push(input.bytes, nowUs)) {
+          if (r.ok) received.push(r.value);
+          this.#onAdu(r, nowUs, out.emit);
+        }
         break;
       case 'tick':
         break;
@@ -134,7 +140,11 @@ export class ModbusTunnelMaster {
     this.#expire(nowUs, out.emit);
     this.#startNext(nowUs, out);
     const wakeAt = this.#wakeAt();
-    return wakeAt === undefined ? out : { ...out, wakeAt };
+    return {
+      ...out,
+      ...(wakeAt === undefined ? {} : { wakeAt }),
+      ...(received.length > 0 ? { received } : {}),
+    };
   }
 
   #onAdu(r: ReturnType<modbus.RtuFramer['push']>[number], nowUs: number, emit: MasterEmit[]): void {

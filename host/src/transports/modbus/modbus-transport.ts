@@ -1,8 +1,10 @@
 import { CauseCounters, modbus } from '@mcubus/protocol';
+import { type CaptureListener, CaptureTap } from '../capture-tap.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transport.js';
 import { nowUs, type ReopenPolicy, SerialLine } from '../uart/serial-line.js';
 import { WakeTimer } from '../wake-timer.js';
 import { DEFAULT_BULK_POLL_EVERY, type MasterInput, ModbusTunnelMaster } from './master-core.js';
+import { captureAdus } from './modbus-capture.js';
 
 /** An mcubus device on the line: its Modbus slave address and its mcubus node address. */
 export interface ModbusDevice {
@@ -71,6 +73,7 @@ export class ModbusTransport implements FrameTransport {
   #core: ModbusTunnelMaster | null = null;
   #oldCoreCounters: Record<string, number> = {};
   readonly #wake = new WakeTimer();
+  readonly #capture = new CaptureTap();
   #nextHandle = 1;
 
   constructor(readonly options: ModbusTransportOptions) {
@@ -173,6 +176,10 @@ export class ModbusTransport implements FrameTransport {
     this.#eventListeners.push(listener);
   }
 
+  onCapture(listener: CaptureListener): () => void {
+    return this.#capture.add(listener);
+  }
+
   counters(): Record<string, number> {
     const out: Record<string, number> = { ...this.#counters.snapshot() };
     for (const [k, v] of Object.entries(this.#line.counters.snapshot())) out[`line_${k}`] = v;
@@ -220,6 +227,7 @@ export class ModbusTransport implements FrameTransport {
       return;
     }
     const out = core.handle(input, now);
+    if (this.#capture.active) captureAdus(this.#capture, out, now, this.#timing.charTimeUs);
     for (const adu of out.send) this.#line.write(adu);
     for (const e of out.emit) {
       switch (e.type) {

@@ -9,8 +9,11 @@ import {
 } from '@mcubus/firmware-sim';
 import { modbus } from '@mcubus/protocol';
 import type { Runtime } from '../../daemon/runtime.js';
+import { CaptureTap } from '../capture-tap.js';
 import { DEFAULT_BULK_POLL_EVERY, ModbusTunnelMaster } from '../modbus/master-core.js';
+import { captureAdus } from '../modbus/modbus-capture.js';
 import type { FrameTransport, TransportEvent } from '../transport.js';
+import { tapCanPort, tapUartEndpoint } from './sim-capture.js';
 
 export interface SimTransportOptions {
   /**
@@ -54,11 +57,15 @@ export function simTransports(
     if (!port) throw new Error(`the simulated board has no host port on bus "${simBus}"`);
     const stamps = busStamps(board, simBus, options.stamps?.[simBus]);
     if (port.kind === 'uart') {
-      const carriage = new UartCarriage(port.bus, board.sim, port.endpoint);
-      out.push(carriageTransport(name, 'uart', carriage, stamps));
+      const tap = new CaptureTap();
+      const endpoint = tapUartEndpoint(port.endpoint, board.sim, tap);
+      const carriage = new UartCarriage(port.bus, board.sim, endpoint);
+      out.push(carriageTransport(name, 'uart', carriage, stamps, tap));
     } else if (port.kind === 'can') {
+      const tap = new CaptureTap();
+      tapCanPort(port.port, tap);
       const carriage = new CanCarriage(port.bus, board.sim, port.port, { address: 0, fd: port.fd });
-      out.push(carriageTransport(name, 'can', carriage, stamps));
+      out.push(carriageTransport(name, 'can', carriage, stamps, tap));
     } else {
       out.push(modbusSimTransport(board, port, runtime, name, stamps));
     }
@@ -71,6 +78,7 @@ function carriageTransport(
   kind: 'uart' | 'can',
   carriage: Carriage,
   stamps: BusStamps,
+  tap: CaptureTap,
 ): FrameTransport {
   const frameListeners: ((f: Uint8Array, info: { from?: number; rxUs: number }) => void)[] = [];
   const eventListeners: ((e: TransportEvent) => void)[] = [];
@@ -107,6 +115,7 @@ function carriageTransport(
     onFrame: (l) => frameListeners.push(l),
     onEvent: (l) => eventListeners.push(l),
     counters: () => carriage.counters(),
+    onCapture: (l) => tap.add(l),
   };
 }
 
@@ -136,9 +145,11 @@ function modbusSimTransport(
   let started = false;
   let wake: { cancel(): void } | null = null;
   let handle = 0;
+  const tap = new CaptureTap();
   const reads = new Map<number, { resolve: (r: number[]) => void; reject: (e: Error) => void }>();
   const apply = (out: ReturnType<ModbusTunnelMaster['handle']>) => {
     if (!started) return;
+    if (tap.active) captureAdus(tap, out, runtime.nowUs(), port.endpoint.byteTimeNs / 1000);
     for (const adu of out.send) port.endpoint.write(adu);
     for (const e of out.emit) {
       if (e.type === 'frame') {
@@ -208,5 +219,6 @@ function modbusSimTransport(
     onFrame: (l) => frameListeners.push(l),
     onEvent: (l) => eventListeners.push(l),
     counters: () => master.counters.snapshot(),
+    onCapture: (l) => tap.add(l),
   };
 }

@@ -1,6 +1,8 @@
 import { CauseCounters, CobsStreamDecoder, encodeStreamFrame, MAX_FRAME_SIZE } from '@mcubus/protocol';
+import { type CaptureListener, CaptureTap } from '../capture-tap.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transport.js';
 import { charTimeUs, nowUs, type ReopenPolicy, SerialLine, type SerialSettings } from './serial-line.js';
+import { UartCaptureSplitter } from './uart-capture.js';
 
 export interface UartTransportOptions extends ReopenPolicy {
   readonly name: string;
@@ -38,6 +40,9 @@ export class UartTransport implements FrameTransport {
   #frameStartUs: number | undefined;
   /** Estimated end on the wire of what we wrote last; a line idle since long gets a leading 0x00. */
   #txEndUs = Number.NEGATIVE_INFINITY;
+  readonly #capture = new CaptureTap();
+  /** Raw received pieces for the capture, fed only while one listens. */
+  #captureRx: UartCaptureSplitter;
 
   constructor(readonly options: UartTransportOptions) {
     this.name = options.name;
@@ -51,6 +56,7 @@ export class UartTransport implements FrameTransport {
     };
     this.#charUs = charTimeUs(settings);
     this.#decoder = new CobsStreamDecoder(this.mtu);
+    this.#captureRx = new UartCaptureSplitter(this.mtu, this.#charUs);
     this.#line = new SerialLine(
       settings,
       {
@@ -92,6 +98,9 @@ export class UartTransport implements FrameTransport {
       return;
     }
     this.#counters.add('tx_frames');
+    if (this.#capture.active) {
+      this.#capture.emit({ link: 'uart', direction: 'out', atUs: now, bytes });
+    }
     // The frame's first byte follows what is still in flight and the leading delimiter.
     onStarted?.(Math.max(now, this.#txEndUs) + (idle ? this.#charUs : 0));
     this.#txEndUs = Math.max(now, this.#txEndUs) + bytes.length * this.#charUs;
@@ -105,6 +114,15 @@ export class UartTransport implements FrameTransport {
     this.#eventListeners.push(listener);
   }
 
+  onCapture(listener: CaptureListener): () => void {
+    // The splitter only runs while a capture listens: a first capture may join in the middle of a piece.
+    if (!this.#capture.active) {
+      if (this.#decoder.pending > 0) this.#captureRx.resync();
+      else this.#captureRx.reset();
+    }
+    return this.#capture.add(listener);
+  }
+
   counters(): Record<string, number> {
     const out: Record<string, number> = { ...this.#counters.snapshot() };
     for (const [k, v] of Object.entries(this.#line.counters.snapshot())) out[`line_${k}`] = v;
@@ -114,6 +132,18 @@ export class UartTransport implements FrameTransport {
   }
 
   #onData(bytes: Uint8Array, rxUs: number): void {
+    if (this.#capture.active) {
+      for (const p of this.#captureRx.push(bytes, rxUs)) {
+        this.#capture.emit({
+          link: 'uart',
+          direction: 'in',
+          atUs: Math.round(p.endUs),
+          bytes: p.bytes,
+          ...(p.originalLength !== p.bytes.length ? { originalLength: p.originalLength } : {}),
+          ...(p.error !== undefined ? { error: p.error } : {}),
+        });
+      }
+    }
     // Byte i of the chunk started arriving (length − i) character times before the last one ended.
     const n = bytes.length;
     let from = 0;
@@ -145,6 +175,7 @@ export class UartTransport implements FrameTransport {
   #reset(): void {
     this.#repairedEarlier += this.#decoder.counters.get('repaired_bit');
     this.#decoder = new CobsStreamDecoder(this.mtu);
+    this.#captureRx.reset();
     this.#frameStartUs = undefined;
   }
 
