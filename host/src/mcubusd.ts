@@ -108,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
     routes: pinnedRoutes(config),
     requestTimeoutMs: config.services.requestTimeoutMs,
     requestRetries: config.services.requestRetries,
+    traceRetainMs: config.services.traceRetainHours * 3_600_000,
     registerProbes: config.buses.flatMap((b) =>
       b.type === 'modbus'
         ? b.registerProbes.map((p) => ({

@@ -24,6 +24,7 @@ describe('defaults', () => {
         timeSyncPeriodMs: 1000,
         requestTimeoutMs: 500,
         requestRetries: 3,
+        traceRetainHours: 24,
       },
       updates: { trustedKeys: [] },
       log: { level: 'info' },

@@ -50,6 +50,7 @@ describe('configuration examples', () => {
           timeSyncPeriodMs: 1000,
           requestTimeoutMs: 500,
           requestRetries: 3,
+          traceRetainHours: 24,
         },
         updates: { trustedKeys: ['/etc/mcubus/release.pub.pem'] },
         log: { level: 'info' },

@@ -17,6 +17,7 @@ export const SERVICE_DEFAULTS: ServicesConfig = {
   timeSyncPeriodMs: 1000,
   requestTimeoutMs: 500,
   requestRetries: 3,
+  traceRetainHours: 24,
 };
 
 /** `api`; the socket defaults to a file in the state directory so one setting moves both. */
@@ -104,6 +105,13 @@ export function readServices(r: Reader, value: unknown, path: Path): ServicesCon
       path,
       (v, p) => r.int(v, p, { min: 0, max: 10 }),
       d.requestRetries,
+    ),
+    traceRetainHours: r.or(
+      m,
+      'traceRetainHours',
+      path,
+      (v, p) => r.int(v, p, { min: 1, max: 24 * 365 }),
+      d.traceRetainHours,
     ),
     ...(m.heartbeatPeriodMs !== undefined
       ? {

@@ -97,6 +97,8 @@ export interface ServicesConfig {
   readonly timeSyncPeriodMs: number;
   readonly requestTimeoutMs: number;
   readonly requestRetries: number;
+  /** Message traces are kept this long (docs/observability.md "Tracing"). */
+  readonly traceRetainHours: number;
   /** Heartbeat period to negotiate with every device (IDENTIFY); absent = each keeps its own. */
   readonly heartbeatPeriodMs?: number;
 }
