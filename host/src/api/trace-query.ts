@@ -7,7 +7,6 @@ const OUTCOMES: readonly TraceOutcome[] = [
   'timeout',
   'cancelled',
   'sent',
-  'received',
   'duplicate',
   'bad_frame',
 ];

@@ -135,13 +135,14 @@ last as "not aligned yet". The raw device time is always kept.`,
        mcubus trace ID [--json]
 
 Lists the newest message traces (default 20), oldest first: each request the host sent with what
-became of it (answered, error, timeout; how many attempts; round trip), and each frame it received.
+became of it (answered, error, timeout; how many attempts; round trip), and each received frame
+that was wrong (a duplicate, an answer to nothing open, undecodable).
 For every retry and failure the HOP column names where the copy was lost — "uart0 host→0x10",
 "can0 0x10→0x21" (request lost on the way down), "can0 0x21→0x10" (the answer lost on the way
 back), "↔" when the direction cannot be told — and CAUSE says why. Losses behind a gateway are
 placed with the gateway's own log of what it forwarded (TRACE_REQ), so they name the right hop.
 --problems keeps only failures and retried requests. OUTCOME: answered, error, timeout, cancelled,
-sent, received, duplicate, bad_frame.
+sent, duplicate, bad_frame.
 
 With ID: that message's path hop by hop on the host timeline (gateway hops aligned from the
 gateway's clock), then each loss. docs/observability.md "Tracing".`,

@@ -512,6 +512,7 @@ export class Daemon implements DaemonApi {
     // Synchronously: a route change noticed right after this HELLO must be able to ask again.
     this.#identifying.delete(src);
     const route = this.#router.lookup(src);
+    this.#namesCache = null;
     const result = this.#o.registry.upsertFromHello(src, hello, {
       bus: route?.bus ?? bus,
       via: route?.via ?? null,
@@ -887,11 +888,16 @@ export class Daemon implements DaemonApi {
     });
   }
 
+  /** Device names for messages, read from the registry again only after a HELLO changed it. */
   get #names(): Map<number, string> {
+    if (this.#namesCache) return this.#namesCache;
     const out = new Map<number, string>();
     for (const r of this.#o.registry.list()) if (r.name) out.set(r.address, r.name);
+    this.#namesCache = out;
     return out;
   }
+
+  #namesCache: Map<number, string> | null = null;
 
   health(): HealthView[] {
     const names = this.#names;

@@ -43,8 +43,6 @@ export type TraceOutcome =
   | 'cancelled'
   /** An event the host sent (never answered). */
   | 'sent'
-  /** An event or broadcast from a device. */
-  | 'received'
   /** A repeated event or answer, dropped. */
   | 'duplicate'
   /** A frame that failed its checks (CRC, CBOR, schema): src unknown. */

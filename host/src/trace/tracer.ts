@@ -97,6 +97,8 @@ export class Tracer {
   #ready: TraceDraft[] = [];
   /** Bulk frames (update chunks) sent: counted, not traced one by one. */
   bulkSent = 0;
+  /** Events received from devices: counted, not traced one by one. */
+  eventsReceived = 0;
 
   constructor(config: TracerConfig = {}) {
     this.#settleUs = config.settleUs ?? 5_000_000;
@@ -203,7 +205,9 @@ export class Tracer {
         return;
       }
       case 'unsolicited':
-        this.#ready.push(this.#incoming(e.header, e.bus, e.rxUs, wallMs, 'received', 0));
+        // Routine events (heartbeats, telemetry: hundreds a second on a big board) are counted by
+        // the metrics, not traced one by one; what goes wrong with them is (duplicates, bad frames).
+        this.eventsReceived++;
         return;
       case 'stray_answer': {
         const s = this.#finishedBySeq.get(e.header.seq);
