@@ -1,19 +1,23 @@
 #!/usr/bin/env node
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBoard } from './board/build.js';
 import { NS_PER_S } from './kernel/scheduler.js';
+import { crashOnBoot, isVersionText } from './process/crash-on-boot.js';
+import { keepFlashInFile } from './process/flash-file.js';
 import { PtyBridge, type PtyPeer } from './process/pty-bridge.js';
 import { RealtimeDriver } from './process/realtime.js';
 import { loadScenario } from './process/scenario-file.js';
 import { SlcanAdapterSim } from './process/slcan-adapter.js';
+import { FlashStorage } from './update/flash-storage.js';
 
 const HELP = `mcubus-sim — a simulated multi-MCU board for mcubus.
 
 Usage:
-  mcubus-sim [--scenario reference|FILE.json] [--seed N] [--pty-dir DIR]
+  mcubus-sim [--scenario reference|FILE.json] [--seed N] [--pty-dir DIR] [--flash-dir DIR]
+             [--crash-version X.Y.Z]
       Runs the board in real time and exposes each line the host is attached to as a pseudo-terminal:
       UART and Modbus RTU lines as they are, a CAN bus as a simulated USB-CAN adapter speaking slcan.
       Open them with any serial library at the printed baud rate. Prints one JSON line per port, then
@@ -27,10 +31,23 @@ Options:
                JSON BoardSpec file
   --seed       seed of every random choice (default 1)
   --pty-dir    where to create the port links (default: a new directory under the system temp dir)
+  --flash-dir  keep each MCU's flash in DIR/<mcu>.flash, written through at every flash operation: a
+               simulator killed and started again (a power cut) boots from what its flash held
+  --crash-version
+               the application of this version crashes 200 ms after every boot (a bad build: an
+               update to it is rolled back)
   --help       this text`;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { scenario?: string; seed?: string; 'pty-dir'?: string; duration?: string; help?: boolean };
+  let values: {
+    scenario?: string;
+    seed?: string;
+    'pty-dir'?: string;
+    'flash-dir'?: string;
+    'crash-version'?: string;
+    duration?: string;
+    help?: boolean;
+  };
   try {
     values = parseArgs({
       args: argv,
@@ -38,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
         scenario: { type: 'string' },
         seed: { type: 'string' },
         'pty-dir': { type: 'string' },
+        'flash-dir': { type: 'string' },
+        'crash-version': { type: 'string' },
         duration: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,7 +81,26 @@ async function main(argv: string[]): Promise<number> {
     console.error(`mcubus-sim: ${(e as Error).message}`);
     return 2;
   }
+  const crashVersion = values['crash-version'];
+  if (crashVersion !== undefined && !isVersionText(crashVersion)) {
+    console.error(`mcubus-sim: --crash-version must look like 1.2.0, not ${crashVersion}`);
+    return 2;
+  }
   const board = buildBoard(spec, seed, { traceKeep: 0 });
+  const closeFlashFiles: (() => void)[] = [];
+  for (const mcu of board.mcus.values()) {
+    if (crashVersion !== undefined) crashOnBoot(mcu, crashVersion);
+    const flashDir = values['flash-dir'];
+    if (flashDir !== undefined && mcu.storage instanceof FlashStorage) {
+      try {
+        mkdirSync(flashDir, { recursive: true });
+        closeFlashFiles.push(keepFlashInFile(mcu.storage.flash, flashDir, mcu.name));
+      } catch (e) {
+        console.error(`mcubus-sim: ${(e as Error).message}`);
+        return 2;
+      }
+    }
+  }
 
   if (values.duration !== undefined) {
     const seconds = Number(values.duration);
@@ -86,9 +124,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const dir = values['pty-dir'] ?? mkdtempSync(join(tmpdir(), 'mcubus-sim-'));
+  mkdirSync(dir, { recursive: true });
   const driver = new RealtimeDriver(board.sim);
   const bridges: PtyBridge[] = [];
-  for (const port of board.hostPorts.values()) {
+  // External devices' ends are served like the host's: another process opens that pty.
+  for (const port of [...board.hostPorts.values(), ...board.externalPorts.values()]) {
     const bus = spec.buses.find((x) => x.name === port.bus);
     let peer: PtyPeer;
     let baud: number;
@@ -125,7 +165,15 @@ async function main(argv: string[]): Promise<number> {
       bus && bus.kind !== 'can' ? (bus.frame ?? (bus.kind === 'uart' ? '8N1' : '8E1')) : undefined;
     const protocol = port.kind === 'can' ? 'slcan' : undefined;
     console.log(
-      JSON.stringify({ port: port.bus, kind: port.kind, path: bridge.path, baud, frame, protocol }),
+      JSON.stringify({
+        port: port.bus,
+        kind: port.kind,
+        path: bridge.path,
+        baud,
+        frame,
+        protocol,
+        ...('device' in port ? { external: port.device } : {}),
+      }),
     );
   }
   driver.start();
@@ -136,6 +184,7 @@ async function main(argv: string[]): Promise<number> {
   });
   driver.stop();
   for (const b of bridges) await b.close();
+  for (const close of closeFlashFiles) close();
   console.log(
     JSON.stringify({
       stopped: true,

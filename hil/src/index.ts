@@ -1,1 +1,10 @@
-export {};
+export * from './errors.js';
+export * from './power.js';
+export * from './report/junit.js';
+export * from './report/model.js';
+export * from './report/summary.js';
+export { loadRig, parseRig } from './rig/parse-rig.js';
+export type * from './rig/types.js';
+export { type RunOptions, runRig } from './run.js';
+export type { Suite, SuiteContext } from './suites/context.js';
+export { SUITES, suiteNamed } from './suites/index.js';

@@ -16,8 +16,10 @@ export {
   type PathSegment,
 } from './config/errors.js';
 export { loadConfig, parseConfig } from './config/parse.js';
+export { describe as describeYamlValue, type Locate, Reader } from './config/reader.js';
 export type * from './config/types.js';
 export { DEFAULT_STATE_DIR, validateConfig } from './config/validate.js';
+export { parseYamlSource, type YamlSource } from './config/yaml-source.js';
 export * from './daemon/daemon.js';
 export * from './daemon/router.js';
 export * from './daemon/runtime.js';

@@ -381,6 +381,26 @@ describe('LinkCore: errors, duplicates, strays', () => {
     expect(sim.core.counters().byBus.can1).toMatchObject({ unsolicited: 4, duplicate_event: 1, received: 5 });
   });
 
+  it('an event with a known seq but other content is new: a device that rebooted counts from the start again', () => {
+    const sim = new Sim(core({ dedupWindowMs: 2000 }), () => []);
+    const hello = (uptimeMs: number, resetCount: number) =>
+      encodeFrame(
+        { dst: 0, src: DEV, seq: 1 },
+        { type: 'heartbeat', body: { uptimeMs, mode: 1, health: 0, resetReason: 6, resetCount } },
+      );
+    const first = hello(600, 2);
+    for (const [t, bytes] of [
+      [0, first],
+      [10_000, first], // a copy (a CAN duplicate, a resent frame): dropped
+      [500_000, hello(5, 3)], // rebooted 0.5 s later, seq 1 again: new
+    ] as const) {
+      sim.now = t;
+      sim.input({ type: 'frame', bytes, bus: BUS, rxUs: t });
+    }
+    expect(sim.emitted('unsolicited')).toHaveLength(2);
+    expect(sim.emitted('duplicate')).toHaveLength(1);
+  });
+
   it('counts bad frames by cause and never throws', () => {
     const sim = new Sim(core(), () => []);
     const good = encodeFrame({ dst: 0, src: DEV, seq: 1 }, { type: 'pong', body: {} });

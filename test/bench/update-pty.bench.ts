@@ -2,9 +2,14 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient, type CliIo, runCli } from '@mcubus/host';
+import {
+  signForSimulator,
+  startDaemonProcess,
+  uartDaemonConfig,
+  updateEnded,
+} from '../support/daemon-process.js';
 import { commandAvailable } from '../support/requirements.js';
-import { eventually, spawnTs, startSimulator } from '../support/sim-process.js';
+import { eventually, startSimulator } from '../support/sim-process.js';
 import { type BenchResult, result } from './harness.js';
 
 /**
@@ -14,7 +19,6 @@ import { type BenchResult, result } from './harness.js';
  * over the transfer's duration).
  */
 const SIZE = 256 * 1024;
-const quiet: CliIo = { stdout: { write: () => true }, stderr: { write: () => true } };
 
 async function runPty(baud: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'mcubus-pty-bench-'));
@@ -44,44 +48,20 @@ async function runPty(baud: number): Promise<number> {
     const sim = await startSimulator(['--scenario', scenario, '--pty-dir', dir, '--seed', '1']);
     children.push(sim.child);
     const uart = sim.ports.find((p) => p.port === 'uart0')!;
-    const key = join(dir, 'sim.pem');
-    await runCli(['image', 'keygen', '--simulator', '--out', key], quiet);
     const image = join(dir, 'app.bin');
-    writeFileSync(image, Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 31) & 0xff)));
-    await runCli(
-      ['image', 'sign', image, '--key', key, '--hardware-id', 'mcubus-bench', '--version', '3.0.0'],
-      quiet,
-    );
-    const config = join(dir, 'mcubus.yaml');
-    writeFileSync(
-      config,
-      `stateDir: ${dir}/state
-api:
-  socket: ${dir}/mcubusd.sock
-buses:
-  - { name: uart0, type: uart, port: ${uart.path}, baud: ${baud} }
-updates:
-  trustedKeys: [${dir}/sim.pub.pem]
-`,
-    );
-    const daemon = spawnTs('host/src/mcubusd.ts', ['--config', config]);
-    children.push(daemon);
-    const client = new ApiClient({ socketPath: join(dir, 'mcubusd.sock') });
-    await eventually(() => client.status().catch(() => undefined), 20_000, 'mcubusd up');
+    const bytes = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 31) & 0xff));
+    const pub = await signForSimulator(dir, image, bytes, 'mcubus-bench', '3.0.0');
+    const config = uartDaemonConfig(dir, [{ name: 'uart0', port: uart.path, baud }], [pub]);
+    const daemon = await startDaemonProcess(dir, config, { fromSource: true });
+    children.push(daemon.child);
+    const client = daemon.client;
     await eventually(
       async () => ((await client.devices()).length === 1 ? true : undefined),
       20_000,
       'the device',
     );
     await client.startUpdate(0x10, { image, trialMs: 500 });
-    const done = await eventually(
-      async () => {
-        const u = (await client.updates()).find((x) => x.device === 0x10);
-        return u && ['done', 'failed', 'rolled_back', 'cancelled'].includes(u.phase) ? u : undefined;
-      },
-      600_000,
-      'the update',
-    );
+    const done = await updateEnded(client, 0x10, 600_000, daemon.log);
     if (done.phase !== 'done') throw new Error(`update ${done.phase}: ${done.detail}`);
     return done.rateBps ?? 0;
   } finally {

@@ -1,16 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient, type CliIo, runCli } from '@mcubus/host';
+import type { ApiClient } from '@mcubus/host';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { signForSimulator, startDaemonProcess, uartDaemonConfig } from '../support/daemon-process.js';
 import { assertAvailable, commandAvailable, shouldSkip } from '../support/requirements.js';
-import { eventually, spawnTs, startSimulator } from '../support/sim-process.js';
+import { eventually, startSimulator } from '../support/sim-process.js';
 
 const socat = commandAvailable('socat', 'apt-get install socat; .ci/run installs it');
-
-const quiet: CliIo = { stdout: { write: () => true }, stderr: { write: () => true } };
 
 /**
  * Crash safety of an update campaign, with real processes: mcubusd drives the simulated board (another
@@ -35,34 +34,19 @@ describe.skipIf(shouldSkip(socat))('an update campaign survives SIGKILL of mcubu
     const uart = sim.ports.find((p) => p.port === 'uart0')!;
 
     // The simulated MCUs trust the simulator's key: sign with it.
-    const key = join(dir, 'sim.pem');
-    expect(await runCli(['image', 'keygen', '--simulator', '--out', key], quiet)).toBe(0);
     const images: Record<string, string> = {};
+    let pub = '';
     for (const hw of ['mcubus-ref-gw', 'mcubus-ref-node']) {
-      const path = join(dir, `${hw}.bin`);
-      writeFileSync(path, Buffer.alloc(24 * 1024, hw.length));
-      const args = ['image', 'sign', path, '--key', key, '--hardware-id', hw, '--version', '1.7.0'];
-      expect(await runCli(args, quiet)).toBe(0);
-      images[hw] = path;
+      images[hw] = join(dir, `${hw}.bin`);
+      pub = await signForSimulator(dir, images[hw], Buffer.alloc(24 * 1024, hw.length), hw, '1.7.0');
     }
-    const config = join(dir, 'mcubus.yaml');
-    writeFileSync(
-      config,
-      `stateDir: ${dir}/state
-api:
-  socket: ${dir}/mcubusd.sock
-buses:
-  - { name: gw-uart, type: uart, port: ${uart.path}, baud: ${uart.baud} }
-updates:
-  trustedKeys: [${dir}/sim.pub.pem]
-`,
-    );
-    const client = new ApiClient({ socketPath: join(dir, 'mcubusd.sock') });
+    const config = uartDaemonConfig(dir, [{ name: 'gw-uart', port: uart.path, baud: uart.baud }], [pub]);
+    let client!: ApiClient;
     const startDaemon = async () => {
-      const d = spawnTs('host/src/mcubusd.ts', ['--config', config]);
-      children.push(d);
-      await eventually(() => client.status().catch(() => undefined), 20_000, 'mcubusd up');
-      return d;
+      const d = await startDaemonProcess(dir, config, { fromSource: true });
+      children.push(d.child);
+      client = d.client;
+      return d.child;
     };
 
     const first = await startDaemon();

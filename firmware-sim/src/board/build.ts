@@ -34,6 +34,8 @@ export interface SimBoard {
   readonly sim: Sim;
   readonly mcus: Map<string, Mcu>;
   readonly hostPorts: Map<string, HostPort>;
+  /** UART ends of external devices (BoardSpec.external), by bus: served like host ports. */
+  readonly externalPorts: Map<string, HostPort & { readonly kind: 'uart'; readonly device: string }>;
   /** How the host reaches every device: bus and next hop (gateway or the device itself). */
   readonly hostRoutes: readonly HostRoute[];
   readonly links: { uart: Map<string, UartLink>; can: Map<string, CanBus>; modbus: Map<string, RtuLine> };
@@ -61,6 +63,8 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
   };
   const mcus = new Map<string, Mcu>();
   const hostPorts = new Map<string, HostPort>();
+  const externalPorts: SimBoard['externalPorts'] = new Map();
+  const externalNames = new Set((spec.external ?? []).map((x) => x.name));
   const modbusAddressOf = new Map<number, number>();
 
   for (const m of spec.mcus) {
@@ -110,7 +114,7 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
     if (bus.kind === 'uart') {
       const format = lineFormat(bus.baud, bus.frame ?? '8N1');
       const endOptions = (name: string) => {
-        if (name === 'host') return { name };
+        if (name === 'host' || externalNames.has(name)) return { name };
         const m = spec.mcus.find((x) => x.name === name);
         if (!m) throw new Error(`UART ${bus.name} end ${name} is not an MCU`);
         return { name, rxFifoBytes: portOf(m)?.rxFifoBytes ?? 256, isBusy: busyOf(mcus.get(name)!) };
@@ -129,6 +133,8 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
         const endpoint = i === 0 ? link.a : link.b;
         if (end === 'host')
           hostPorts.set(bus.name, { kind: 'uart', bus: bus.name, endpoint, baud: bus.baud });
+        else if (externalNames.has(end))
+          externalPorts.set(bus.name, { kind: 'uart', bus: bus.name, endpoint, baud: bus.baud, device: end });
         else mcus.get(end)!.attach(new UartCarriage(bus.name, sim, endpoint));
       });
     } else if (bus.kind === 'can') {
@@ -289,7 +295,7 @@ export function buildBoard(spec: BoardSpec, seed: number, opts: BuildOptions = {
     });
   }
 
-  return { spec, sim, mcus, hostPorts, hostRoutes, links, modbusAddressOf };
+  return { spec, sim, mcus, hostPorts, externalPorts, hostRoutes, links, modbusAddressOf };
 }
 
 function fail(message: string): never {

@@ -31,7 +31,11 @@ export function deriveRoutes(spec: BoardSpec): { mcuRoutes: Map<string, Route[]>
     if (!list.includes('host')) list.push('host');
   }
   const address = (name: string) =>
-    name === 'host' ? 0 : (spec.mcus.find((m) => m.name === name)?.address ?? fail(`unknown node ${name}`));
+    name === 'host'
+      ? 0
+      : (spec.mcus.find((m) => m.name === name)?.address ??
+        spec.external?.find((x) => x.name === name)?.address ??
+        fail(`unknown node ${name}`));
 
   const mcuRoutes = new Map<string, Route[]>(spec.mcus.map((m) => [m.name, []]));
   const hostRoutes: HostRoute[] = [];
@@ -48,8 +52,8 @@ export function deriveRoutes(spec: BoardSpec): { mcuRoutes: Map<string, Route[]>
         pathTo.set(next, path);
         queue.push(next);
         const dst = address(next);
-        // Back towards the host.
-        mcuRoutes.get(next)!.push({ dst: 'default', port: bus, nextHop: address(current) });
+        // Back towards the host (an external device keeps its own routes).
+        mcuRoutes.get(next)?.push({ dst: 'default', port: bus, nextHop: address(current) });
         // Every node on the path learns the way to `next`.
         path.forEach((hop, i) => {
           const nextHop = i + 1 < path.length ? address(path[i + 1]!.node) : dst;

@@ -12,6 +12,18 @@ export interface BoardSpec {
   readonly faults?: readonly FaultEvent[];
   /** Third-party Modbus devices (no mcubus firmware): they only serve registers. */
   readonly thirdParty?: readonly ThirdPartySpec[];
+  /**
+   * Devices outside the simulator (the C device library as a process, a real MCU on an adapter) at
+   * the end of a UART: that end is served as a port like the host's (a pty in process mode), and the
+   * simulated gateways route to them like to their own nodes.
+   */
+  readonly external?: readonly ExternalSpec[];
+}
+
+export interface ExternalSpec {
+  /** Name used as a UART end. */
+  readonly name: string;
+  readonly address: number;
 }
 
 export interface ThirdPartySpec {
@@ -32,7 +44,7 @@ export type BusSpec =
       readonly name: string;
       readonly baud: number;
       readonly frame?: FrameSpec;
-      /** The two ends: MCU names or 'host'. */
+      /** The two ends: MCU names, 'host', or an external device's name. */
       readonly ends: readonly [string, string];
       readonly bitErrorRate?: number;
       readonly byteDropRate?: number;

@@ -52,6 +52,7 @@ export class Flash implements FlashReader {
   #powered = true;
   #cut: { readonly op: number; readonly onCut: () => void } | null = null;
   readonly #failAt = new Set<number>();
+  readonly #changeListeners: ((offset: number, length: number) => void)[] = [];
 
   constructor(
     readonly sim: Sim,
@@ -143,6 +144,14 @@ export class Flash implements FlashReader {
       return;
     }
     this.#issue({ kind: 'program', offset, data: data.slice(), done });
+  }
+
+  /**
+   * Called after an operation changed the contents (finished or torn), with the range it touched: how
+   * process mode keeps a flash file in step, so a killed simulator restarts with what the chip held.
+   */
+  onContentsChanged(listener: (offset: number, length: number) => void): void {
+    this.#changeListeners.push(listener);
   }
 
   // ── fault injection ──────────────────────────────────────────────────────────────────────────
@@ -258,12 +267,14 @@ export class Flash implements FlashReader {
     if (op.kind === 'erase') {
       this.#mem.fill(ERASED_BYTE, op.offset, op.offset + this.config.sectorSize);
       this.stats.erases++;
+      this.#changed(op.offset, this.config.sectorSize);
       return ok(undefined);
     }
     const unit = this.config.writeUnit;
     const written = r.failUnit ?? op.data.length / unit;
     this.#mem.set(op.data.subarray(0, written * unit), op.offset);
     this.stats.programs++;
+    this.#changed(op.offset, written * unit);
     this.stats.unitsProgrammed += written;
     if (r.failUnit !== null) {
       const at = op.offset + r.failUnit * unit;
@@ -291,6 +302,11 @@ export class Flash implements FlashReader {
       }
     }
     this.sim.record(this.#source, 'torn', `${op.kind} op ${r.number}`);
+    this.#changed(op.offset, op.kind === 'erase' ? this.config.sectorSize : op.data.length);
+  }
+
+  #changed(offset: number, length: number): void {
+    if (length > 0) for (const l of this.#changeListeners) l(offset, length);
   }
 
   #stop(): void {

@@ -229,7 +229,7 @@ export class LinkCore {
   readonly #pending = new Map<number, Pending>(); // by seq
   readonly #byHandle = new Map<RequestHandle, Pending>();
   readonly #completed = new Map<number, Completed>(); // by seq, insertion = completion order
-  readonly #seenEvents = new Map<string, number>(); // "src:seq:type" → first seen (µs)
+  readonly #seenEvents = new Map<string, number>(); // "src:seq:type:crc" → first seen (µs)
   readonly #rtt = new Map<number, RttEstimator>();
   readonly #total = new CauseCounters();
   readonly #byBus = new Map<string, CauseCounters>();
@@ -415,7 +415,7 @@ export class LinkCore {
       return;
     }
     if (header.response) this.#answer(header, message, bus, rxUs, nowUs, emit);
-    else this.#incomingEvent(header, message, bus, rxUs, nowUs, emit);
+    else this.#incomingEvent(header, message, crcOf(bytes), bus, rxUs, nowUs, emit);
   }
 
   #answer(
@@ -486,13 +486,16 @@ export class LinkCore {
   #incomingEvent(
     header: FrameHeader,
     message: DecodedMessage,
+    crc: number,
     bus: string,
     rxUs: number,
     nowUs: number,
     emit: LinkEvent[],
   ): void {
     this.#pruneSeen(nowUs);
-    const key = `${header.src}:${header.seq}:${header.type}`;
+    // The CRC too: a device that rebooted counts its seq from the start again, and its new HELLO
+    // (other uptime, other reset count) must not pass for a copy of the one before the reboot.
+    const key = `${header.src}:${header.seq}:${header.type}:${crc}`;
     if (this.#seenEvents.has(key)) {
       this.#count('duplicate_event', bus);
       emit.push({ type: 'duplicate', kind: 'event', header, bus, rxUs });
@@ -616,4 +619,10 @@ export class LinkCore {
       c.add(cause);
     }
   }
+}
+
+/** The frame's CRC field (its last four bytes): what tells two frames with one src/seq/type apart. */
+function crcOf(frame: Uint8Array): number {
+  const n = frame.length;
+  return (frame[n - 4]! | (frame[n - 3]! << 8) | (frame[n - 2]! << 16) | (frame[n - 1]! << 24)) >>> 0;
 }
