@@ -73,6 +73,13 @@ export interface GatewayQuery {
 /** Traces one TRACE_REQ asks about (two keys each: the request and its answer). */
 const TRACES_PER_QUERY = 16;
 
+/**
+ * Requests the daemon sends on its own many times a second (time-sync exchanges: up to 10/s per
+ * device after a reboot; its questions to gateways): a trace each when they go wrong, a count when
+ * they do not — writing hundreds of clean exchanges a second would cost more than it could tell.
+ */
+const ROUTINE: ReadonlySet<string> = new Set(['time_sync_req', 'trace_req']);
+
 const key = (src: number, dst: number, seq: number, response: boolean) =>
   `${src}:${dst}:${seq}:${response ? 1 : 0}`;
 
@@ -99,6 +106,8 @@ export class Tracer {
   bulkSent = 0;
   /** Events received from devices: counted, not traced one by one. */
   eventsReceived = 0;
+  /** Routine requests (ROUTINE) answered at the first attempt: counted, not traced one by one. */
+  routineAnswered = 0;
 
   constructor(config: TracerConfig = {}) {
     this.#settleUs = config.settleUs ?? 5_000_000;
@@ -193,6 +202,8 @@ export class Tracer {
         // Only what went wrong waits for the gateway's word: a clean exchange needs no explaining.
         if (open.gateway !== null && (open.attempts.length > 1 || s.outcome !== 'answered'))
           this.#settling.set(e.handle, s);
+        else if (s.outcome === 'answered' && open.attempts.length === 1 && ROUTINE.has(open.type))
+          this.routineAnswered++;
         else this.#ready.push(this.#finish(s));
         return;
       }
