@@ -16,6 +16,7 @@ import { pinnedRoutes } from './daemon/pinned-routes.js';
 import { type Runtime, realRuntime } from './daemon/runtime.js';
 import { startEmbeddedBoard } from './daemon/sim-board.js';
 import { transportsFromConfig } from './daemon/transports-from-config.js';
+import { FleetClient } from './fleet/fleet-client.js';
 import { createMetrics } from './metrics/metrics.js';
 import { TrafficCounter } from './metrics/traffic.js';
 import { Registry } from './registry/registry.js';
@@ -139,6 +140,25 @@ async function main(argv: string[]): Promise<number> {
       })
     : null;
   await daemon.start();
+  // Sparkplug B over MQTT (docs/fleet.md), off unless configured; it connects in the background.
+  let fleet: FleetClient | null = null;
+  try {
+    fleet = config.fleet
+      ? FleetClient.start({
+          config: config.fleet,
+          api: daemon,
+          trustedKeys,
+          stateDir: config.stateDir,
+          log,
+          traffic: () => traffic.snapshot(),
+        })
+      : null;
+  } catch (e) {
+    console.error(`mcubusd: ${(e as Error).message}`);
+    await daemon.stop();
+    registry.close();
+    return 2;
+  }
   const metrics = createMetrics(daemon, { version: VERSION, traffic });
   const api = await startApiServer(daemon, {
     socketPath: config.api.socket,
@@ -168,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
   if (live) clearInterval(live);
   log.info({}, 'stopping');
   systemd?.stopping();
+  await fleet?.close();
   metrics.close();
   await api.close();
   await daemon.stop();

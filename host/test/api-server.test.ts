@@ -142,7 +142,8 @@ describe('routes', () => {
     expect(bad.status).toBe(400);
     expect((bad.json as { error: { code: string } }).error.code).toBe('bad_address');
     expect((await call({ socketPath }, 'GET', '/v1/devices/256')).status).toBe(400);
-    for (const p of ['/', '/v2/status', '/v1/nope', '/v1/devices/1/2/3']) {
+    // `/` is the dashboard's page (api-dashboard.test.ts).
+    for (const p of ['/v2/status', '/v1/nope', '/v1/devices/1/2/3', '/uix']) {
       const n = await call({ socketPath }, 'GET', p);
       expect(n.status, p).toBe(404);
       expect((n.json as { error: { code: string } }).error.code).toBe('not_found');

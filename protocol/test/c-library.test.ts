@@ -64,9 +64,11 @@ describe.skipIf(shouldSkip(toolchain))('C device library', () => {
     expect(counts.cobs).toEqual({ passed: 17, failed: 0 });
     expect(counts.isotp).toEqual({ passed: 54, failed: 0 });
     expect(counts.modbus).toEqual({ passed: 53, failed: 0 });
-    expect(counts.codec?.failed).toBe(0);
-    expect(counts.device?.failed).toBe(0);
-    expect(counts.device?.passed).toBeGreaterThanOrEqual(6);
+    // Unit suites (protocol/c/test): codec; device (incl. the update/gateway/CAN/CBOR regressions,
+    // on an ECC-style fake flash that refuses to program a byte twice); small (MCUBUS_MAX_FRAME=64).
+    expect(counts.codec).toEqual({ passed: 5, failed: 0 });
+    expect(counts.device).toEqual({ passed: 21, failed: 0 });
+    expect(counts.small).toEqual({ passed: 1, failed: 0 });
   }, 180_000);
 
   it.skipIf(shouldSkip(clang))(

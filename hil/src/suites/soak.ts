@@ -1,5 +1,6 @@
 import type { BusView, EventView } from '@mcubus/host';
 import type { CaseResult } from '../report/model.js';
+import { until } from '../wait.js';
 import { check, journalMark, journalSince, runCase } from './case.js';
 import { hex, type Suite, type SuiteContext } from './context.js';
 
@@ -49,6 +50,17 @@ export const soakSuite: Suite = {
   async run(ctx: SuiteContext): Promise<CaseResult[]> {
     const durationS = ctx.soakDurationS ?? ctx.rig.soak.durationS;
     const everyMs = Math.min(ctx.rig.soak.sampleEveryS, durationS) * 1000;
+    // A soak measures the steady state: a suite before it may have just rebooted a device (an
+    // update), whose clock starts a new epoch and takes seconds to sync again. Wait for that first.
+    await until(
+      async () => {
+        const time = await ctx.client.time();
+        return ctx.rig.devices.every((d) => time.find((t) => t.address === d.address)?.synced)
+          ? true
+          : undefined;
+      },
+      { ms: ctx.rig.time.settleS * 1000, what: 'every clock synced before the soak', intervalMs: 200 },
+    ).catch(() => undefined); // not synced by then: the soak's own check reports it
     const mark = await journalMark(ctx.client);
     const first = await ctx.client.status();
     const tally: SoakTally = {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { ImageFileError, manifestPathFor, readImageFile, readManifestFile } from '../update/image-files.js';
+import { admit } from './browser-auth.js';
 import { captureRoute } from './capture-route.js';
 import type {
   CampaignStartRequest,
@@ -11,19 +12,11 @@ import type {
   TelemetryQuery,
   UpdateRequest,
 } from './daemon-api.js';
-import {
-  ApiError,
-  bearerToken,
-  isLoopbackHost,
-  parseAddress,
-  readJsonBody,
-  safeEqual,
-  sendError,
-  sendJson,
-} from './http-util.js';
+import { ApiError, isLoopbackHost, parseAddress, readJsonBody, sendError, sendJson } from './http-util.js';
 import { type MetricsExposition, serveMetrics } from './metrics-route.js';
 import { formatSse, formatSseComment } from './sse.js';
 import { traceQuery } from './trace-query.js';
+import { DEFAULT_UI_DIR, isUiPath, serveUi } from './ui-route.js';
 
 export interface ApiServerOptions {
   /** Unix socket the API listens on (always). */
@@ -39,6 +32,8 @@ export interface ApiServerOptions {
   heartbeatMs?: number;
   /** Served at `GET /metrics` (Prometheus text); without it that path is 404. */
   metrics?: MetricsExposition;
+  /** Where the dashboard's built files are (docs/dashboard.md); default: the checkout's dashboard/dist. */
+  uiDir?: string;
   log?: (msg: string, data?: Record<string, unknown>) => void;
 }
 
@@ -56,6 +51,7 @@ export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Pr
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const tcp = opts.tcp;
   const metrics = opts.metrics;
+  const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
   if (tcp && !isLoopbackHost(tcp.host) && !tcp.token) {
     throw new Error(
       `the API TCP listener on non-loopback host ${tcp.host} requires a token (Authorization: Bearer)`,
@@ -63,7 +59,7 @@ export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Pr
   }
   const streams = new Set<ServerResponse>();
   const handler = (token: string | undefined) => (req: IncomingMessage, res: ServerResponse) => {
-    handleRequest(api, req, res, { token, heartbeatMs, streams, log, metrics }).catch((e: unknown) => {
+    handleRequest(api, req, res, { token, heartbeatMs, streams, log, metrics, uiDir }).catch((e: unknown) => {
       log('api: request failed', { method: req.method, url: req.url, error: String(e) });
       if (!res.headersSent) {
         sendError(res, new ApiError(500, 'internal', e instanceof Error ? e.message : String(e)));
@@ -155,6 +151,7 @@ async function clearStaleSocket(path: string): Promise<void> {
 interface Ctx {
   token: string | undefined;
   metrics?: MetricsExposition | undefined;
+  uiDir: string;
   heartbeatMs: number;
   streams: Set<ServerResponse>;
   log: (msg: string, data?: Record<string, unknown>) => void;
@@ -167,15 +164,12 @@ async function handleRequest(
   ctx: Ctx,
 ): Promise<void> {
   try {
-    if (ctx.token !== undefined) {
-      const given = bearerToken(req);
-      if (given === undefined || !safeEqual(given, ctx.token)) {
-        throw new ApiError(401, 'unauthorized', 'missing or wrong bearer token');
-      }
-    }
     const url = new URL(req.url ?? '/', 'http://mcubusd');
+    // Bearer header, or for a browser the dashboard's cookie (reads only): browser-auth.ts.
+    if (ctx.token !== undefined && admit(req, res, url, ctx.token) === 'answered') return;
     const method = req.method ?? 'GET';
     if (url.pathname === '/metrics') return await serveMetrics(method, res, ctx.metrics);
+    if (isUiPath(url.pathname)) return await serveUi(method, url.pathname, res, ctx.uiDir);
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0] !== 'v1') throw new ApiError(404, 'not_found', `no route ${url.pathname}`);
     const route = parts.slice(1);

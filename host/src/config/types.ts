@@ -1,3 +1,5 @@
+import type { FleetConfig } from './fleet.js';
+
 /**
  * The daemon's configuration after validation: every default applied, every reference checked. Code
  * that consumes it never re-validates or re-applies defaults.
@@ -135,4 +137,6 @@ export interface DaemonConfig {
   readonly log: LogConfig;
   /** Absent when the file has no `capture` section (no capture). */
   readonly capture?: CaptureConfig;
+  /** Sparkplug B over MQTT (docs/fleet.md); absent when the file has no `fleet` section (off). */
+  readonly fleet?: FleetConfig;
 }

@@ -2,6 +2,7 @@ import type { Result } from '@mcubus/protocol';
 import { readBus } from './buses.js';
 import { readCapture } from './capture.js';
 import type { ConfigError } from './errors.js';
+import { readFleet } from './fleet.js';
 import { type Locate, type Path, Reader } from './reader.js';
 import { readApi, readDevice, readLog, readServices, readSimulator, readUpdates } from './sections.js';
 import type { BusConfig, DaemonConfig, DeviceConfig } from './types.js';
@@ -16,6 +17,7 @@ const TOP_KEYS = [
   'updates',
   'log',
   'capture',
+  'fleet',
 ];
 export const DEFAULT_STATE_DIR = '/var/lib/mcubus';
 
@@ -42,6 +44,7 @@ export function validateConfig(
   const updates = readUpdates(r, m.updates, ['updates']);
   const busNames = new Set(busSlots.flatMap((b) => (b ? [b.name] : [])));
   const capture = r.maybe(m, 'capture', [], (v, p) => readCapture(r, v, p, stateDir, busNames));
+  const fleet = r.maybe(m, 'fleet', [], (v, p) => readFleet(r, v, p));
   crossCheck(r, busSlots, deviceSlots, 'simulator' in m);
   if (r.errors.length > 0) return { ok: false, error: r.errors };
   const buses = busSlots.filter((b) => b !== undefined);
@@ -58,6 +61,7 @@ export function validateConfig(
       updates,
       log,
       ...(capture ? { capture } : {}),
+      ...(fleet ? { fleet } : {}),
     },
   };
 }

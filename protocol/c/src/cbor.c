@@ -76,7 +76,7 @@ static mcubus_err_t check_map(mcubus_cbor_reader_t *r, uint64_t count, int depth
     if (major != 0 && major != 1 && major != 3) return MCUBUS_E_BAD_CBOR; /* keys: integers or text */
     mcubus_err_t e = check_item(r, depth + 1);
     if (e != MCUBUS_E_OK) return e;
-    /* Compare with every earlier key of this map: O(n^2) but maps are small and it needs no RAM. */
+    /* Compare with every earlier key of this map: O(n^2), bounded by MCUBUS_CBOR_MAX_MAP; no RAM. */
     mcubus_cbor_reader_t walk = {first_key, r->end};
     for (uint64_t k = 0; k < i; k++) {
       if (same_key(walk.p, key_at, r->end)) return MCUBUS_E_BAD_CBOR;
@@ -114,6 +114,7 @@ static mcubus_err_t check_item(mcubus_cbor_reader_t *r, int depth) {
     return MCUBUS_E_OK;
   case 5:
     if (depth >= MAX_DEPTH || arg > left / 2) return MCUBUS_E_BAD_CBOR;
+    if (arg > MCUBUS_CBOR_MAX_MAP) return MCUBUS_E_MAP_TOO_LARGE; /* bounds the duplicate-key check */
     return check_map(r, arg, depth);
   case 6:
     return MCUBUS_E_BAD_CBOR; /* tags */
@@ -239,9 +240,18 @@ bool mcubus_cbor_map_find(const uint8_t *body, size_t n, uint64_t key, mcubus_cb
   return false;
 }
 
+/* An unsigned integer, or a float holding one exactly (spec 3: decoders are liberal, and a number is a
+ * number whatever its encoding; the schema accepts the same, so a handler never sees 0 instead). */
 bool mcubus_cbor_map_uint(const uint8_t *body, size_t n, uint64_t key, uint64_t *v) {
   mcubus_cbor_item_t it;
-  if (!mcubus_cbor_map_find(body, n, key, &it, 0) || it.kind != MCUBUS_CBOR_UINT) return false;
+  if (!mcubus_cbor_map_find(body, n, key, &it, 0)) return false;
+  if (it.kind == MCUBUS_CBOR_FLOAT) {
+    /* integral, in [0, 2^53 - 1]: every such double converts to uint64_t exactly */
+    if (!(it.f >= 0.0 && it.f <= 9007199254740991.0) || it.f != (double)(uint64_t)it.f) return false;
+    *v = (uint64_t)it.f;
+    return true;
+  }
+  if (it.kind != MCUBUS_CBOR_UINT) return false;
   *v = it.u;
   return true;
 }

@@ -247,15 +247,31 @@ static void put_version(mcubus_cbor_writer_t *w, const uint32_t v[3]) {
   for (int i = 0; i < 3; i++) mcubus_cbor_put_uint(w, v[i]);
 }
 
+/* Worst case of a HELLO body within the schema (text ≤ 64 B, uid ≤ 16 B, 32-bit versions, two slots):
+ * map 1 + uid 18 + hardwareId 67 + hardwareRev 6 + 2 versions 2x17 + slots 2+2x63 + capabilities 3 +
+ * maxFrame 6 + mode 2 + versions 3 + name 67 + clock 9 + periodMs 6 + securityCounter 6 + uptime 10
+ * = 366 bytes; 400 leaves room. */
+#define HELLO_BODY_MAX 400
+
+/* A text field of at most `max` bytes, cut at a UTF-8 character boundary. */
+static void put_text_max(mcubus_cbor_writer_t *w, const char *s, size_t max) {
+  size_t n = strlen(s);
+  if (n > max) {
+    n = max;
+    while (n > 0 && ((uint8_t)s[n] & 0xC0u) == 0x80u) n--; /* s[n] continues a character */
+  }
+  mcubus_cbor_put_text(w, s, n);
+}
+
 static size_t hello_body(mcubus_dev_t *d, uint8_t *buf, size_t cap) {
   mcubus_cbor_writer_t w;
   mcubus_cbor_writer_init(&w, buf, cap);
   bool sec = d->running_slot < 2;
   mcubus_cbor_put_map(&w, 14u + sec);
   mcubus_cbor_put_uint(&w, 1);
-  mcubus_cbor_put_bytes(&w, d->id.uid, d->id.uid_len);
+  mcubus_cbor_put_bytes(&w, d->id.uid, MCUBUS_MIN((size_t)d->id.uid_len, sizeof d->id.uid));
   mcubus_cbor_put_uint(&w, 2);
-  mcubus_cbor_put_cstr(&w, d->id.hardware_id);
+  put_text_max(&w, d->id.hardware_id ? d->id.hardware_id : "", 64);
   mcubus_cbor_put_uint(&w, 3);
   mcubus_cbor_put_uint(&w, d->id.hardware_rev);
   mcubus_cbor_put_uint(&w, 4);
@@ -275,7 +291,7 @@ static size_t hello_body(mcubus_dev_t *d, uint8_t *buf, size_t cap) {
   mcubus_cbor_put_array(&w, 1);
   mcubus_cbor_put_uint(&w, 1);
   mcubus_cbor_put_uint(&w, 11);
-  mcubus_cbor_put_cstr(&w, d->id.name ? d->id.name : d->id.hardware_id);
+  put_text_max(&w, d->id.name ? d->id.name : d->id.hardware_id ? d->id.hardware_id : "", 64);
   mcubus_cbor_put_uint(&w, 12);
   mcubus_cbor_put_map(&w, 2);
   mcubus_cbor_put_uint(&w, 1);
@@ -290,6 +306,7 @@ static size_t hello_body(mcubus_dev_t *d, uint8_t *buf, size_t cap) {
   }
   mcubus_cbor_put_uint(&w, 15);
   mcubus_cbor_put_uint(&w, uptime_ms(d));
+  if (w.overflow) mcubus_count(&d->counters, MCUBUS_E_BUFFER); /* never silently: counted */
   return w.overflow ? 0 : w.len;
 }
 
@@ -301,7 +318,7 @@ static size_t heartbeat_body(mcubus_dev_t *d, uint8_t *buf, size_t cap) {
   } map[] = {
       {1, {MCUBUS_E_BAD_CRC}},
       {2, {MCUBUS_E_COBS_OVERRUN, MCUBUS_E_COBS_ZERO, MCUBUS_E_OVERSIZE, MCUBUS_E_TRUNCATED, MCUBUS_E_UNKNOWN_VERSION,
-           MCUBUS_E_BAD_CBOR, MCUBUS_E_SCHEMA}},
+           MCUBUS_E_BAD_CBOR, MCUBUS_E_SCHEMA, MCUBUS_E_MAP_TOO_LARGE}},
       {4, {MCUBUS_E_WRONG_SN, MCUBUS_E_TIMEOUT_CR, MCUBUS_E_TIMEOUT_BS, MCUBUS_E_INVALID_PCI, MCUBUS_E_INVALID_LENGTH,
            MCUBUS_E_INTERRUPTED, MCUBUS_E_MESSAGE_TOO_LARGE, MCUBUS_E_OVERFLOW}},
       {5, {MCUBUS_E_FLASH}},
@@ -342,6 +359,7 @@ static size_t heartbeat_body(mcubus_dev_t *d, uint8_t *buf, size_t cap) {
   mcubus_cbor_put_uint(&w, d->period_ms);
   mcubus_cbor_put_uint(&w, 9);
   mcubus_cbor_put_uint(&w, now(d));
+  if (w.overflow) mcubus_count(&d->counters, MCUBUS_E_BUFFER);
   return w.overflow ? 0 : w.len;
 }
 
@@ -386,7 +404,7 @@ static void answer_time_sync(mcubus_dev_t *d, const mcubus_frame_t *f) {
 }
 
 static void execute(mcubus_dev_t *d, const mcubus_frame_t *f) {
-  uint8_t body[320];
+  uint8_t body[HELLO_BODY_MAX];
   size_t n;
   switch (f->type) {
   case MCUBUS_T_IDENTIFY: {
@@ -458,6 +476,10 @@ static void on_frame(mcubus_dev_t *d, unsigned link, uint8_t *buf, size_t len, m
     mcubus_count(&d->counters, MCUBUS_E_UNEXPECTED_RESPONSE); /* this device sends no requests */
   } else if (!mcubus_is_request(f.type) && f.type != MCUBUS_T_UPDATE_CHUNK) {
     /* an event addressed to us (HELLO of a peer...): nothing to answer */
+  } else if (f.dst == MCUBUS_ADDR_BROADCAST && f.type != MCUBUS_T_UPDATE_CHUNK) {
+    /* A request is a unicast frame (spec 5): a broadcast of a request type is not executed, so one frame
+     * cannot reset, update or reconfigure every device at once. Counted. */
+    mcubus_count(&d->counters, MCUBUS_E_BROADCAST_REQUEST);
   } else {
     bool replayed = false;
     if (f.dst != MCUBUS_ADDR_BROADCAST)
@@ -507,14 +529,17 @@ static void on_isotp_received(void *ctx, uint8_t from, uint8_t prio, bool functi
   /* Decode from a copy: the ISO-TP buffer is reused, and answers are built in frame_buf. */
   static uint8_t copy[MCUBUS_MAX_FRAME];
   memcpy(copy, m, n);
-  on_frame(c->d, c->link, copy, n, c->d->links[c->link].can_t0);
+  /* t2 = SOF of this message's own SF/FF, kept by its ISO-TP reception (frames of other transfers
+   * that arrived in between do not move it). */
+  mcubus_link_t *l = &c->d->links[c->link];
+  l->can_t0 = l->isotp.rx_sof;
+  on_frame(c->d, c->link, copy, n, l->can_t0);
 }
 
 void mcubus_dev_can_rx(mcubus_dev_t *d, unsigned link, const mcubus_can_frame_t *f, mcubus_us_t t_sof) {
   if (link >= MCUBUS_MAX_PORTS || d->links[link].kind != MCUBUS_LINK_CAN) return;
   mcubus_link_t *l = &d->links[link];
-  /* The first CAN frame of a message (SF or FF) starts it on the wire. */
-  if (f->len > 0 && (f->data[0] >> 4) <= 1) l->can_t0 = t_sof;
+  /* The ISO-TP node notes t_sof of the SF/FF that starts each reception (its rx_sof). */
   mcubus_isotp_on_frame(&l->isotp, t_sof, f);
 }
 
@@ -618,11 +643,13 @@ void mcubus_dev_init(mcubus_dev_t *d, const mcubus_identity_t *id, const mcubus_
 }
 
 void mcubus_dev_set_gateway(mcubus_dev_t *d, bool on, unsigned host_link) {
+  if (host_link >= MCUBUS_MAX_PORTS) host_link = 0; /* out of range: the first link */
   d->gateway = on;
   d->default_link = (uint8_t)host_link;
 }
 
 bool mcubus_dev_add_route(mcubus_dev_t *d, uint8_t dst, unsigned link, uint8_t next_hop) {
+  if (link >= MCUBUS_MAX_PORTS) return false;
   for (uint8_t i = 0; i < d->n_routes; i++)
     if (d->routes[i].dst == dst) {
       d->routes[i].link = (uint8_t)link;
@@ -638,7 +665,7 @@ bool mcubus_dev_add_route(mcubus_dev_t *d, uint8_t dst, unsigned link, uint8_t n
 }
 
 void mcubus_dev_start(mcubus_dev_t *d) {
-  uint8_t body[320];
+  uint8_t body[HELLO_BODY_MAX];
   size_t n = hello_body(d, body, sizeof body);
   if (n) mcubus_dev_send(d, MCUBUS_ADDR_HOST, MCUBUS_T_HELLO, 2, body, n);
   d->next_heartbeat = now(d);

@@ -56,11 +56,13 @@ size_t mcubus_frame_seal(uint8_t *buf, size_t cap, size_t body_len) {
 }
 
 void mcubus_frame_mark_retransmit(uint8_t *frame, size_t len) {
+  if (len < MCUBUS_HEADER_SIZE + MCUBUS_CRC_SIZE) return; /* not a frame: left alone */
   frame[1] |= MCUBUS_FLAG_RETRANSMIT;
   mcubus__put_le32(frame + len - MCUBUS_CRC_SIZE, mcubus_frame_crc(frame, len - MCUBUS_CRC_SIZE));
 }
 
 uint32_t mcubus_frame_original_crc(const uint8_t *frame, size_t len) {
+  if (len < MCUBUS_HEADER_SIZE + MCUBUS_CRC_SIZE) return 0; /* not a frame */
   size_t body_end = len - MCUBUS_CRC_SIZE;
   if (!(frame[1] & MCUBUS_FLAG_RETRANSMIT)) return mcubus__le32(frame + body_end);
   /* The CRC covers the flags: recompute it as if RETRANSMIT were clear, without copying the frame. */

@@ -33,7 +33,10 @@ static void log_record(mcubus_dev_t *d, const mcubus_frame_t *f, unsigned in, in
 
 static void routing_error(mcubus_dev_t *d, const mcubus_frame_t *f, uint16_t code, const char *text, bool has_detail,
                           int64_t detail) {
-  if ((f->flags & MCUBUS_FLAG_RESPONSE) || f->dst == MCUBUS_ADDR_BROADCAST) return; /* only requests */
+  /* Only requests get a routing error (spec 5): unicast, no RESPONSE flag, and a type with an
+   * "answered by" entry in the catalogue. Events (HEARTBEAT, LOG, UPDATE_ACK...) and unknown types are
+   * counted and logged only. */
+  if ((f->flags & MCUBUS_FLAG_RESPONSE) || f->dst == MCUBUS_ADDR_BROADCAST || !mcubus_is_request(f->type)) return;
   uint8_t body[96];
   mcubus_cbor_writer_t w;
   mcubus_cbor_writer_init(&w, body, sizeof body);
@@ -132,6 +135,9 @@ static void put_record(mcubus_cbor_writer_t *w, const mcubus_fwd_record_t *r) {
   }
 }
 
+/* HELLO maxFrame is at least 64 (spec); below that not even the header, CRC and an empty answer fit. */
+typedef char mcubus_max_frame_at_least_64[MCUBUS_MAX_FRAME >= 64 ? 1 : -1];
+
 static void trace(mcubus_dev_t *d, const mcubus_frame_t *f) {
   static uint8_t body[MCUBUS_MAX_FRAME];
   static uint8_t recs[MCUBUS_MAX_FRAME];
@@ -142,9 +148,16 @@ static void trace(mcubus_dev_t *d, const mcubus_frame_t *f) {
   uint32_t oldest = d->fwd_next - held;
   uint32_t i = (uint32_t)since < oldest ? oldest : (uint32_t)since;
   if (i > d->fwd_next) i = d->fwd_next;
-  /* Records go into a scratch writer first, so the answer stays within the frame limit. */
+  /* Records go into a scratch writer first, so the answer stays within the frame limit: what is left
+   * of the body once the rest of TRACE_RECORDS is counted at its largest (map 1, next 1+5, oldest 1+5,
+   * ports 1+1+names, records 1+2, bulkForwarded 1+5, oldestAt 1+9). */
+  size_t fixed = 34;
+  for (unsigned l = 0; l < MCUBUS_MAX_PORTS; l++)
+    if (d->links[l].kind != MCUBUS_LINK_NONE)
+      fixed += 1u + MCUBUS_MIN(strlen(d->link_names[l] ? d->link_names[l] : "port"), (size_t)16);
+  const size_t body_cap = sizeof body - MCUBUS_HEADER_SIZE - MCUBUS_CRC_SIZE;
   mcubus_cbor_writer_t rw;
-  mcubus_cbor_writer_init(&rw, recs, sizeof recs - 160);
+  mcubus_cbor_writer_init(&rw, recs, body_cap > fixed ? body_cap - fixed : 0); /* never wraps */
   size_t count = 0;
   for (; i != d->fwd_next && count < max && count < 64; i++) {
     const mcubus_fwd_record_t *r = &d->fwd[i % MCUBUS_FWD_LOG];
@@ -159,7 +172,7 @@ static void trace(mcubus_dev_t *d, const mcubus_frame_t *f) {
     count++;
   }
   mcubus_cbor_writer_t w;
-  mcubus_cbor_writer_init(&w, body, sizeof body - MCUBUS_HEADER_SIZE - MCUBUS_CRC_SIZE);
+  mcubus_cbor_writer_init(&w, body, body_cap);
   mcubus_cbor_put_map(&w, held ? 6 : 5);
   mcubus_cbor_put_uint(&w, 1);
   mcubus_cbor_put_uint(&w, i);
@@ -188,7 +201,10 @@ static void trace(mcubus_dev_t *d, const mcubus_frame_t *f) {
     mcubus_cbor_put_uint(&w, 6);
     mcubus_cbor_put_uint(&w, d->fwd[oldest % MCUBUS_FWD_LOG].at);
   }
-  if (!w.overflow) mcubus__reply(d, MCUBUS_T_TRACE_RECORDS, body, w.len);
+  if (w.overflow)
+    mcubus_count(&d->counters, MCUBUS_E_BUFFER); /* even an empty answer does not fit this frame limit */
+  else
+    mcubus__reply(d, MCUBUS_T_TRACE_RECORDS, body, w.len);
 }
 
 static void topology(mcubus_dev_t *d) {

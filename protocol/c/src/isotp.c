@@ -63,6 +63,14 @@ void mcubus_isotp_init(mcubus_isotp_t *n, const mcubus_isotp_config_t *cfg, cons
   n->cfg = *cfg;
   n->io = *io;
   n->counters = counters;
+  /* TX_DL: 8 on classic CAN; on CAN FD one of the FD lengths 8..64 (a value in between goes down to the
+   * length below, so a frame never exceeds what the bus was configured for). Corrected and counted. */
+  unsigned fs = cfg->frame_size;
+  if (!cfg->fd || fs < 8) fs = 8;
+  if (fs > 64) fs = 64;
+  while (fd_round(fs) != fs) fs--;
+  if (fs != cfg->frame_size) mcubus_count(counters, MCUBUS_E_INVALID_DLC);
+  n->cfg.frame_size = (uint8_t)fs;
   n->stmin_raw = encode_stmin(cfg->stmin_us);
 }
 
@@ -305,6 +313,7 @@ static void on_cf(mcubus_isotp_t *n, mcubus_isotp_rx_t *r, const uint8_t *d, uns
   r->next_sn = (uint8_t)((r->next_sn + 1) & 0x0F);
   if (r->offset == r->len) {
     r->busy = false;
+    n->rx_sof = r->t_first;
     n->io.received(n->io.ctx, r->from, frame_prio_of(r->can_priority), false, r->buf, r->len);
     return;
   }
@@ -387,14 +396,19 @@ void mcubus_isotp_on_frame(mcubus_isotp_t *n, mcubus_us_t now, const mcubus_can_
   if (functional) {
     if (type != 0)
       mcubus_count(n->counters, MCUBUS_E_FUNCTIONAL_NOT_SINGLE);
-    else if (acceptable(n, source, length))
+    else if (acceptable(n, source, length)) {
+      n->rx_sof = now;
       n->io.received(n->io.ctx, source, frame_prio_of(can_prio), true, data, length);
+    }
     return;
   }
   switch (type) {
   case 0:
     interrupt(n, key);
-    if (acceptable(n, source, length)) n->io.received(n->io.ctx, source, frame_prio_of(can_prio), false, data, length);
+    if (acceptable(n, source, length)) {
+      n->rx_sof = now;
+      n->io.received(n->io.ctx, source, frame_prio_of(can_prio), false, data, length);
+    }
     return;
   case 1: {
     interrupt(n, key);
@@ -422,6 +436,7 @@ void mcubus_isotp_on_frame(mcubus_isotp_t *n, mcubus_us_t now, const mcubus_can_
     r->next_sn = 1;
     r->block_count = 0;
     r->deadline = now + n->cfg.n_cr_us;
+    r->t_first = now;
     send_fc(n, source, can_prio, f->fd, 0);
     return;
   }

@@ -250,6 +250,35 @@ static void ack(mcubus_dev_t *d) {
 
 /* ── requests ── */
 
+static uint32_t gcd_u32(uint32_t a, uint32_t b) {
+  while (b) {
+    uint32_t t = a % b;
+    a = b, b = t;
+  }
+  return a;
+}
+
+/* Least common multiple, 0 when it does not fit (then a resume restarts from 0). */
+static uint32_t lcm_u32(uint32_t a, uint32_t b) {
+  uint32_t g = gcd_u32(a, b);
+  if (!g) return 0;
+  uint64_t l = (uint64_t)(a / g) * b;
+  return l > 0xFFFFFFFFu ? 0 : (uint32_t)l;
+}
+
+/* Does the slot header hold exactly this envelope (length prefix and bytes)? */
+static bool header_matches(mcubus_dev_t *d, uint8_t slot, const uint8_t *env, size_t env_len) {
+  uint8_t buf[64];
+  uint32_t at = d->flash.slot_addr[slot];
+  if (!d->port.flash_read(d->port.ctx, at, buf, 2) || (size_t)(buf[0] | buf[1] << 8) != env_len) return false;
+  for (size_t off = 0; off < env_len; off += sizeof buf) {
+    size_t n = MCUBUS_MIN(sizeof buf, env_len - off);
+    if (!d->port.flash_read(d->port.ctx, at + 2 + (uint32_t)off, buf, (uint32_t)n) || memcmp(buf, env + off, n) != 0)
+      return false;
+  }
+  return true;
+}
+
 static bool begin(mcubus_dev_t *d, const mcubus_frame_t *f) {
   mcubus_update_t *u = &d->upd;
   uint64_t session = 0, kind = 0, size = 0, chunk = 0;
@@ -284,8 +313,15 @@ static bool begin(mcubus_dev_t *d, const mcubus_frame_t *f) {
   uint16_t code = check_envelope(d, env, env_len, &m);
   if (code) return fail(d, code, "manifest refused");
   if (m.size != size || memcmp(m.sha256, sha, 32) != 0) return fail(d, MCUBUS_EC_HASH_MISMATCH, "manifest describes another image");
-  uint8_t slot = d->running_slot == 0 ? 1 : 0;
   mcubus_boot_state_t *b = &d->boot;
+  /* A test image runs (pending, not confirmed): the other slot holds the confirmed image the bootloader
+   * falls back to. Writing there would leave nothing to revert to; the host confirms first (or lets the
+   * test boot end). */
+  if (d->running_slot != NONE && b->pending == d->running_slot && b->confirmed != d->running_slot)
+    return fail(d, MCUBUS_EC_BAD_STATE, "a test image runs: UPDATE_CONFIRM it first");
+  uint8_t slot = d->running_slot == 0 ? 1 : 0;
+  if (slot == b->confirmed && b->slot[slot].valid) /* never the fallback image, whatever runs */
+    return fail(d, MCUBUS_EC_BAD_STATE, "the free slot holds the confirmed image");
   memset(u, 0, sizeof *u);
   u->open = true;
   u->id = (uint16_t)session;
@@ -297,24 +333,38 @@ static bool begin(mcubus_dev_t *d, const mcubus_frame_t *f) {
   memcpy(u->version, m.version, sizeof u->version);
   memcpy(u->sha256, sha, 32);
   u->envelope_len = (uint16_t)env_len;
+  const uint32_t sector = d->flash.sector_size;
+  const uint32_t image_end = ((uint32_t)size + sector - 1) / sector * sector; /* erase extent in the slot */
+  /* Resume only the same image with the same envelope in the slot header (what VERIFY re-checks). */
   bool resume = b->progress.slot == slot && b->progress.size == size && b->progress.chunk == chunk &&
-                memcmp(b->progress.sha256, sha, 32) == 0;
-  if (resume) {
-    u->cumulative = b->progress.received;
-  } else {
-    /* A new image: the slot is no longer what its record says; erase it and note the transfer. */
-    if (b->pending == slot) b->pending = NONE;
-    b->slot[slot].valid = 0;
-    uint32_t need = d->flash.sector_size + (uint32_t)size;
-    need = (need + d->flash.sector_size - 1) / d->flash.sector_size * d->flash.sector_size;
-    uint8_t hdr[2] = {(uint8_t)env_len, (uint8_t)(env_len >> 8)};
-    if (!d->port.flash_erase(d->port.ctx, d->flash.slot_addr[slot], need) ||
-        !d->port.flash_write(d->port.ctx, d->flash.slot_addr[slot], hdr, 2) ||
-        !d->port.flash_write(d->port.ctx, d->flash.slot_addr[slot] + 2, env, (uint32_t)env_len)) {
+                memcmp(b->progress.sha256, sha, 32) == 0 && header_matches(d, slot, env, env_len);
+  if (resume && b->progress.received < size) {
+    /* Bytes past the persisted point may have been programmed before the reset (the window, or chunks
+     * not yet persisted): flash that cannot program a byte twice needs them erased again. Restart at a
+     * point that is both a chunk and a sector boundary, and erase from there to the end of the image. */
+    uint32_t step = lcm_u32(sector, (uint32_t)chunk);
+    uint32_t from = step ? b->progress.received / step * step : 0;
+    if (from != b->progress.received) {
+      b->progress.received = from; /* persisted before the erase: a power cut repeats the same erase */
+      if (!save_state(d)) {
+        u->open = false;
+        return fail(d, MCUBUS_EC_FLASH_ERROR, "boot state write failed");
+      }
+    }
+    if (!d->port.flash_erase(d->port.ctx, image_addr(d, slot) + from, image_end - from)) {
       mcubus_count(&d->counters, MCUBUS_E_FLASH);
       u->open = false;
       return fail(d, MCUBUS_EC_FLASH_ERROR, "erase failed");
     }
+  }
+  if (resume) {
+    u->cumulative = b->progress.received;
+  } else {
+    /* A new image: the slot is no longer what its record says. The boot state says so first (slot
+     * invalid, the new transfer at 0), then the slot is erased: a power cut in between leaves a record
+     * that matches the flash (nothing valid, a transfer at 0 whose header is checked on resume). */
+    if (b->pending == slot) b->pending = NONE;
+    b->slot[slot].valid = 0;
     b->progress.slot = slot;
     b->progress.kind = 0;
     b->progress.size = (uint32_t)size;
@@ -324,6 +374,14 @@ static bool begin(mcubus_dev_t *d, const mcubus_frame_t *f) {
     if (!save_state(d)) {
       u->open = false;
       return fail(d, MCUBUS_EC_FLASH_ERROR, "boot state write failed");
+    }
+    uint8_t hdr[2] = {(uint8_t)env_len, (uint8_t)(env_len >> 8)};
+    if (!d->port.flash_erase(d->port.ctx, d->flash.slot_addr[slot], sector + image_end) ||
+        !d->port.flash_write(d->port.ctx, d->flash.slot_addr[slot], hdr, 2) ||
+        !d->port.flash_write(d->port.ctx, d->flash.slot_addr[slot] + 2, env, (uint32_t)env_len)) {
+      mcubus_count(&d->counters, MCUBUS_E_FLASH);
+      u->open = false;
+      return fail(d, MCUBUS_EC_FLASH_ERROR, "erase failed");
     }
   }
   u->state = u->cumulative >= u->size ? ST_RECEIVED : ST_RECEIVING;
@@ -360,15 +418,18 @@ static bool chunk(mcubus_dev_t *d, const mcubus_frame_t *f) {
     mcubus__reply_error(d, MCUBUS_EC_BAD_REQUEST, "chunk length", true, expected);
     return true;
   }
-  uint32_t base = u->cumulative / u->chunk, index = (uint32_t)(offset / u->chunk);
-  if (index < base || (index > base && stored_bit(u, index - base - 1))) {
-    mcubus_count(&d->counters, MCUBUS_E_CHUNK_DUPLICATE);
-    ack(d); /* the host resent it because an ack went missing */
-    return true;
-  }
-  if (index - base >= window_of(d, u->chunk)) {
+  /* cumulative is a multiple of chunk, or the size once everything arrived: rounding up makes the last
+   * (short) chunk a duplicate once it is in, instead of chunk `base` again. */
+  uint32_t base = (uint32_t)(((uint64_t)u->cumulative + u->chunk - 1u) / u->chunk);
+  uint32_t index = (uint32_t)(offset / u->chunk);
+  if (index >= base && index - base >= window_of(d, u->chunk)) { /* before any look at the bitmap */
     mcubus_count(&d->counters, MCUBUS_E_CHUNK_BEYOND_WINDOW);
     ack(d);
+    return true;
+  }
+  if (u->state != ST_RECEIVING || index < base || (index > base && stored_bit(u, index - base - 1))) {
+    mcubus_count(&d->counters, MCUBUS_E_CHUNK_DUPLICATE);
+    ack(d); /* the host resent it because an ack went missing */
     return true;
   }
   if (!d->port.flash_write(d->port.ctx, image_addr(d, u->slot) + (uint32_t)offset, data, (uint32_t)len)) {
@@ -433,14 +494,24 @@ static bool verify(mcubus_dev_t *d, uint64_t session) {
       code = MCUBUS_EC_FLASH_ERROR;
     } else if (memcmp(h, u->sha256, 32) != 0) {
       code = MCUBUS_EC_HASH_MISMATCH;
-      d->boot.progress.received = 0; /* bad bytes somewhere: start again from 0 */
+      /* bad bytes somewhere: no resume point, so the next BEGIN erases the slot and starts at 0 */
+      d->boot.progress.slot = NONE;
+      d->boot.progress.received = 0;
       save_state(d);
-    } else if (u->envelope_len > sizeof env ||
-               !d->port.flash_read(d->port.ctx, d->flash.slot_addr[u->slot] + 2, env, u->envelope_len)) {
+    } else if (u->envelope_len > sizeof env || !d->port.flash_read(d->port.ctx, d->flash.slot_addr[u->slot], env, 2)) {
       code = MCUBUS_EC_FLASH_ERROR;
+    } else if ((size_t)(env[0] | env[1] << 8) != u->envelope_len ||
+               !d->port.flash_read(d->port.ctx, d->flash.slot_addr[u->slot] + 2, env, u->envelope_len)) {
+      code = MCUBUS_EC_FLASH_ERROR; /* the header is not the envelope this session was opened with */
     } else {
-      /* the last gate before the slot is marked bootable: the signature again, from flash */
+      /* the last gate before the slot is marked bootable: the signature again, from flash, and the
+       * manifest must describe the image that was received */
       code = check_envelope(d, env, u->envelope_len, &m);
+      if (!code && (m.size != u->size || memcmp(m.sha256, u->sha256, 32) != 0)) code = MCUBUS_EC_HASH_MISMATCH;
+      if (!code) {
+        u->security = m.security;
+        memcpy(u->version, m.version, sizeof u->version);
+      }
     }
     u->state = code ? ST_FAILED : ST_VERIFIED;
     u->error = (uint8_t)code;

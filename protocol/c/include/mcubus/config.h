@@ -47,6 +47,12 @@
 #ifndef MCUBUS_FWD_LOG
 #define MCUBUS_FWD_LOG 256
 #endif
+/* Entries in one CBOR map the decoder accepts (more: map_too_large). Bounds the duplicate-key check,
+ * which compares each key with the earlier ones; no v1 message has more than 15 keys, and 64 is the
+ * largest map a schema allows (HEARTBEAT counters). */
+#ifndef MCUBUS_CBOR_MAX_MAP
+#define MCUBUS_CBOR_MAX_MAP 64
+#endif
 /* Field names in the schema tables (diagnostics, tests); off saves ~1.5 KiB of flash. */
 #ifndef MCUBUS_SCHEMA_NAMES
 #define MCUBUS_SCHEMA_NAMES 1

@@ -14,6 +14,7 @@
   X(BAD_CBOR, "bad_cbor")                                                                                \
   X(SCHEMA, "schema")                                                                                    \
   X(UNKNOWN_TYPE, "unknown_type")                                                                        \
+  X(MAP_TOO_LARGE, "map_too_large") /* a map beyond MCUBUS_CBOR_MAX_MAP entries (implementation limit) */ \
   /* byte streams (spec 6) */                                                                            \
   X(COBS_OVERRUN, "cobs_overrun")                                                                        \
   X(COBS_ZERO, "cobs_zero")                                                                              \
@@ -56,6 +57,7 @@
   X(QUEUE_FULL, "queue_full")                                                                            \
   /* device and gateway */                                                                               \
   X(DUPLICATE_REQUEST, "duplicate_request")                                                              \
+  X(BROADCAST_REQUEST, "broadcast_request") /* a request type sent to 0xFF: not executed (spec 5) */     \
   X(NO_ROUTE, "no_route")                                                                                \
   X(TTL_EXPIRED, "ttl_expired")                                                                          \
   X(TOO_LARGE, "too_large")                                                                              \

@@ -67,6 +67,7 @@ typedef struct {
   bool fd;
   uint32_t len, offset;
   mcubus_us_t deadline;
+  mcubus_us_t t_first; /* the `now` (SOF stamp) of the FF that opened this reception */
   uint8_t buf[MCUBUS_ISOTP_MAX_MSG];
 } mcubus_isotp_rx_t;
 
@@ -78,6 +79,9 @@ typedef struct {
   uint32_t order;
   mcubus_isotp_tx_t tx[MCUBUS_ISOTP_TX_SLOTS];
   mcubus_isotp_rx_t rx[MCUBUS_ISOTP_RX_SLOTS];
+  /* While io.received runs: the stamp (`now` of mcubus_isotp_on_frame) of the SF or FF that started
+   * the message being delivered, not of whatever frame arrived last. */
+  mcubus_us_t rx_sof;
 } mcubus_isotp_t;
 
 void mcubus_isotp_init(mcubus_isotp_t *n, const mcubus_isotp_config_t *cfg, const mcubus_isotp_io_t *io,
