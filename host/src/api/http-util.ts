@@ -36,6 +36,10 @@ export function sendError(res: ServerResponse, err: ApiError, headers?: Record<s
 
 /** Reads a JSON request body; an empty body is `undefined`. Bad JSON → 400, too large → 413. */
 export async function readJsonBody(req: IncomingMessage, maxBytes = 64 * 1024): Promise<unknown> {
+  // A declared length over the limit is refused before a byte of the body is read.
+  if (Number(req.headers?.['content-length'] ?? 0) > maxBytes) {
+    throw new ApiError(413, 'body_too_large', `request body exceeds ${maxBytes} bytes`);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -13,6 +13,7 @@ import type {
   UpdateRequest,
 } from './daemon-api.js';
 import { ApiError, isLoopbackHost, parseAddress, readJsonBody, sendError, sendJson } from './http-util.js';
+import { type HttpLimits, httpServerOptions } from './limits.js';
 import { type MetricsExposition, serveMetrics } from './metrics-route.js';
 import { formatSse, formatSseComment } from './sse.js';
 import { traceQuery } from './trace-query.js';
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   metrics?: MetricsExposition;
   /** Where the dashboard's built files are (docs/dashboard.md); default: the checkout's dashboard/dist. */
   uiDir?: string;
+  /** Header and request time limits against slow clients; default DEFAULT_HTTP_LIMITS (limits.ts). */
+  limits?: HttpLimits;
   log?: (msg: string, data?: Record<string, unknown>) => void;
 }
 
@@ -68,14 +71,15 @@ export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Pr
   };
 
   await clearStaleSocket(opts.socketPath);
-  const unixServer = createServer(handler(undefined));
+  const serverOptions = httpServerOptions(opts.limits);
+  const unixServer = createServer(serverOptions, handler(undefined));
   await listen(unixServer, (cb) => unixServer.listen(opts.socketPath, cb));
   const servers: Server[] = [unixServer];
   let tcpPort: number | undefined;
   try {
     await chmod(opts.socketPath, opts.socketMode ?? 0o660);
     if (tcp) {
-      const tcpServer = createServer(handler(tcp.token));
+      const tcpServer = createServer(serverOptions, handler(tcp.token));
       await listen(tcpServer, (cb) => tcpServer.listen(tcp.port, tcp.host, cb));
       servers.push(tcpServer);
       const addr = tcpServer.address();

@@ -128,7 +128,8 @@ export function parsePcapng(bytes: Uint8Array): Result<ParsedCapture, PcapngErro
     } else if (b.type === BLOCK_EPB) {
       if (b.bytes.length < 32) return err(codedError('bad_block', `EPB of ${b.bytes.length} bytes`));
       const captured = view.getUint32(20, true);
-      const dataEnd = 28 + ((captured + 3) & ~3);
+      // Not `(captured + 3) & ~3`: for a length of 2^31 or more that bit arithmetic goes negative.
+      const dataEnd = 28 + Math.ceil(captured / 4) * 4;
       if (dataEnd > end) return err(codedError('bad_block', `EPB claims ${captured} captured bytes`));
       const opts = readOptions(b.bytes, dataEnd, end);
       const flags = opts.get(2);

@@ -40,7 +40,18 @@ export function parseYamlSource(text: string, sourceName: string): Result<YamlSo
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  return { ok: true, value: { value: doc.toJS({ maxAliasCount: 100 }), locate } };
+  // toJS throws (ReferenceError) on an alias whose anchor is missing or defined later, and on alias
+  // expansion past maxAliasCount: both are faults of the text, so they are syntax errors too.
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return {
+      ok: false,
+      error: [{ code: 'syntax', file: sourceName, path: '', message: (e as Error).message.split('\n')[0]! }],
+    };
+  }
+  return { ok: true, value: { value, locate } };
 }
 
 /**

@@ -99,6 +99,8 @@ interface Waiter {
 
 /** How long after start unfinished campaigns resume: long enough to hear every device once. */
 const CAMPAIGN_RESUME_DELAY_US = 3_000_000;
+/** A device known from an earlier run has this long after a start before its first heartbeat is due. */
+const EXPECT_GRACE_US = 5_000_000;
 
 /** Bad input of one kind on one bus is journaled at most this often (it is always counted). */
 const JOURNAL_BAD_INPUT_EVERY_MS = 10_000;
@@ -218,6 +220,14 @@ export class Daemon implements DaemonApi {
         const active = slots.find((s) => (s.flags & 1) !== 0);
         return { version: r.firmwareVersion, confirmed: active ? (active.flags & 2) !== 0 : true };
       },
+      identify: async (device) => {
+        // The answer's HELLO updates the registry (#onLinkEvent) before this resolves.
+        const period = this.#o.heartbeatPeriodMs;
+        await this.#request(device, {
+          type: 'identify',
+          body: period !== undefined ? { heartbeatPeriodMs: period } : {},
+        });
+      },
       confirm: async (device) => {
         const e = await this.#request(device, { type: 'update_confirm', body: {} });
         return e.type === 'answer' && e.message.type === 'ok';
@@ -279,6 +289,12 @@ export class Daemon implements DaemonApi {
     );
     this.#scheduleFlush();
     this.#scheduleSilenceCheck();
+    // Devices known from an earlier run are watched from now: one that stays silent (powered off
+    // while the daemon restarted) turns down instead of missing from health() for good.
+    for (const [device, k] of this.#known) {
+      const input = { type: 'expect', device, via: k.via, graceUs: EXPECT_GRACE_US } as const;
+      this.#healthApply(this.#health.handle(input, this.#o.runtime.nowUs()));
+    }
     this.#tracing.start();
     // Campaigns a previous run left unfinished carry on once the devices have been heard again (their
     // routes are learned from their frames).

@@ -32,6 +32,8 @@ export interface DeviceRecord {
   lastRttUs: number | null;
   /** The gateway whose loss made this device unreachable (null: a silent bus, or not unreachable). */
   unreachableVia: number | null;
+  /** Watched before any heartbeat (HealthInput 'expect'): its deadlines count from anchorUs. */
+  expected: boolean;
 }
 
 export function newDevice(device: number, periodUs: number, crashLoop: CrashLoopTracker): DeviceRecord {
@@ -53,5 +55,6 @@ export function newDevice(device: number, periodUs: number, crashLoop: CrashLoop
     crashLoop,
     lastRttUs: null,
     unreachableVia: null,
+    expected: false,
   };
 }

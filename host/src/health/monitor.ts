@@ -73,6 +73,15 @@ export class HealthMonitor {
       case 'forget':
         this.devices.delete(input.device);
         break;
+      case 'expect': {
+        // Already heard in this run: what it said is better evidence than the registry.
+        if (this.devices.has(input.device)) break;
+        const d = this.device(input.device);
+        d.via = input.via;
+        d.expected = true;
+        d.anchorUs = nowUs + input.graceUs;
+        break;
+      }
       case 'bus_silent': {
         const hit = this.markUnreachable(input.devices, null, nowUs, events, `bus ${input.bus} silent`);
         if (hit.length > 0) events.push({ kind: 'bus_down', bus: input.bus, atUs: nowUs, devices: hit });
@@ -152,6 +161,8 @@ export class HealthMonitor {
   /** Any sign of life: back to up (from any liveness state), and the deadlines move forward. */
   private proofOfLife(d: DeviceRecord, nowUs: number, events: HealthEvent[], evidence: StateEvidence): void {
     d.lastSeenUs = nowUs;
+    // An expected device heard before its first heartbeat: deadlines count from this sign of life.
+    if (d.lastHeartbeatUs === null && d.expected) d.anchorUs = Math.max(d.anchorUs, nowUs);
     if (d.lastHeartbeatUs !== null && nowUs > d.anchorUs) {
       // The device was alive at nowUs, so it sent every heartbeat due until then: move the anchor
       // to the latest such slot (not to nowUs, which would delay detection by up to a period).
@@ -229,7 +240,7 @@ export class HealthMonitor {
     probes: number[],
   ): number | undefined {
     const armed: Liveness[] = ['up', 'unknown', 'suspect'];
-    if (d.lastHeartbeatUs === null || !armed.includes(d.liveness)) return undefined;
+    if ((d.lastHeartbeatUs === null && !d.expected) || !armed.includes(d.liveness)) return undefined;
     const suspectAt = d.anchorUs + d.intervals.suspectAfterUs(d.periodUs);
     const downAt = d.anchorUs + downAfterUs(d.periodUs);
     if (d.liveness !== 'suspect') {

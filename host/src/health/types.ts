@@ -27,6 +27,17 @@ export type HealthInput =
   | { readonly type: 'probe_result'; readonly device: number; readonly ok: boolean; readonly rttUs?: number }
   | { readonly type: 'request_result'; readonly device: number; readonly ok: boolean }
   | { readonly type: 'forget'; readonly device: number }
+  /**
+   * A device known from an earlier run (the registry) that this run has not heard yet: watched from
+   * now, with `graceUs` before its first heartbeat is due, so one that stays silent is reported down
+   * (or unreachable behind a down gateway) instead of never appearing.
+   */
+  | {
+      readonly type: 'expect';
+      readonly device: number;
+      readonly via: number | null;
+      readonly graceUs: number;
+    }
   | { readonly type: 'bus_silent'; readonly bus: string; readonly devices: readonly number[] }
   | { readonly type: 'tick' };
 

@@ -129,6 +129,11 @@ export class Registry {
     return this.guard('listing devices', () => this.devices.list());
   }
 
+  /** Runs `fn` in one transaction: its writes (a state change and its journal entry) land together or not at all. */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   append(entry: JournalEntryInput): number {
     if (entry.device !== undefined) checkAddress(entry.device, this.path);
     return this.guard('appending to the journal', () => this.journal.append(entry));

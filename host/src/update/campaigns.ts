@@ -54,6 +54,11 @@ export interface CampaignHost {
   route(device: number): { bus: string; via: number | null; hops: number } | undefined;
   /** The version the device runs, and whether it is confirmed (an application in test mode is not). */
   running(device: number, kind: 0 | 1): { version: string; confirmed: boolean } | undefined;
+  /**
+   * Asks the device for a fresh HELLO (IDENTIFY), which updates what `running` says; resolves when it
+   * answered or gave up.
+   */
+  identify?(device: number): Promise<void>;
   /** Confirms the running test image (UPDATE_CONFIRM); true when the device said OK. */
   confirm(device: number): Promise<boolean>;
   update(
@@ -95,6 +100,8 @@ export class CampaignRunner {
   /** Campaign id → devices whose update this runner started (and awaits). */
   readonly #active = new Map<number, Set<number>>();
   #stopped = false;
+  /** Items that were running when a previous daemon stopped, by "campaign:device". */
+  readonly #resumed = new Set<string>();
   /** Retries of items whose device has not been heard yet, by "campaign:device". */
   readonly #waits = new Map<string, number>();
 
@@ -158,8 +165,10 @@ export class CampaignRunner {
     for (const c of this.#h.registry.campaigns.list({ running: true, limit: 100 })) {
       for (const i of c.items) {
         // Whatever ran when the daemon stopped runs again: the device says where it stands.
-        if (i.state === 'running')
+        if (i.state === 'running') {
           this.#h.registry.campaigns.setItem(c.id, i.device, 'pending', 'resumed after a daemon restart');
+          this.#resumed.add(`${c.id}:${i.device}`);
+        }
       }
       this.#h.journal('campaign.resume', 'info', `campaign ${c.id} resumes after a daemon restart`, {
         data: { campaign: c.id },
@@ -227,19 +236,40 @@ export class CampaignRunner {
     // (A nested kick may have finished it already.)
     if (fresh.state === 'running' && fresh.items.every((i) => TERMINAL.has(i.state))) {
       this.#active.delete(id);
-      this.#h.registry.campaigns.setState(id, 'finished');
       const failed = fresh.items.filter((i) => i.state !== 'done');
-      this.#h.journal(
-        'campaign.done',
-        failed.length ? 'error' : 'info',
-        `campaign ${id} finished: ${fresh.items.length - failed.length} of ${fresh.items.length} updated${failed.length ? `; ${failed.map((f) => `0x${f.device.toString(16)} ${f.state}`).join(', ')}` : ''}`,
-        { data: { campaign: id, items: fresh.items.map((i) => ({ device: i.device, state: i.state })) } },
-      );
+      // State and entry in one transaction: a daemon killed between the two left a finished campaign
+      // that no restart resumes and no campaign.done records (crash-safety run, docs/reliability.md).
+      this.#h.registry.atomically(() => {
+        this.#h.registry.campaigns.setState(id, 'finished');
+        this.#h.journal(
+          'campaign.done',
+          failed.length ? 'error' : 'info',
+          `campaign ${id} finished: ${fresh.items.length - failed.length} of ${fresh.items.length} updated${failed.length ? `; ${failed.map((f) => `0x${f.device.toString(16)} ${f.state}`).join(', ')}` : ''}`,
+          { data: { campaign: id, items: fresh.items.map((i) => ({ device: i.device, state: i.state })) } },
+        );
+      });
     }
   }
 
   #run(c: CampaignRecord, item: CampaignItemRecord, active: Set<number>): void {
     const store = this.#h.registry.campaigns;
+    // The device may have booted its new image while no daemon listened (killed after ACTIVATE): its
+    // HELLO was lost and the registry still names the old version, so an update would be begun again
+    // and refused (a test image runs). Ask the device first; the item holds its bus meanwhile.
+    if (this.#h.identify && this.#resumed.delete(`${c.id}:${item.device}`)) {
+      store.setItem(c.id, item.device, 'running', 'asking the device what it runs');
+      active.add(item.device);
+      void this.#h.identify(item.device).then(() =>
+        this.#guarded(() => {
+          active.delete(item.device);
+          if (this.#stopped) return;
+          const now = store.get(c.id);
+          if (now?.state === 'running') this.#run(now, item, active);
+          else store.setItem(c.id, item.device, 'cancelled', 'cancelled before it started');
+        }),
+      );
+      return;
+    }
     let image: UpdateImage;
     try {
       const envelope = readManifestFile(item.manifestPath);

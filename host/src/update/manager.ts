@@ -203,8 +203,8 @@ export class UpdateManager {
     for (const r of this.#running.values()) r.wake?.cancel();
   }
 
-  #step(r: Running, input: Parameters<UpdateTransfer['handle']>[0]): void {
-    const now = this.#d.runtime.nowUs();
+  #step(r: Running, input: Parameters<UpdateTransfer['handle']>[0], atLeastUs = 0): void {
+    const now = Math.max(this.#d.runtime.nowUs(), atLeastUs);
     const out = r.transfer.handle(input, now);
     for (const m of out.chunks) this.#d.sendEvent(r.device, m);
     for (const e of out.events) this.#journalEvent(r, e);
@@ -237,7 +237,10 @@ export class UpdateManager {
     }
     if (out.wakeAt !== undefined) {
       const at = out.wakeAt;
-      r.wake = this.#d.runtime.at(at, () => this.#guarded(r, () => this.#step(r, { type: 'tick' })));
+      // Never tick before the time the transfer asked for: the clock read back after a timer can be a
+      // hair earlier (µs/ns rounding), and a deadline "not yet reached" would be asked for again at
+      // once, for ever (found by the soak, seed 4).
+      r.wake = this.#d.runtime.at(at, () => this.#guarded(r, () => this.#step(r, { type: 'tick' }, at)));
     }
   }
 

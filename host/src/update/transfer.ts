@@ -653,10 +653,13 @@ export class UpdateTransfer {
         return;
       }
     }
+    // The same sum the wake-up time was computed from (#output): `now − last ≥ rto` can be false by
+    // a rounding error at the very instant `last + rto` was asked for, and the tick then repeats for
+    // ever (found by the soak, seed 4).
     if (
       this.#phase === 'transfer' &&
       this.#requestInFlight === null &&
-      nowUs - this.#lastProgressUs >= this.#rtoUs()
+      nowUs >= this.#lastProgressUs + this.#rtoUs()
     )
       this.#onTransferTimeout(out, nowUs);
   }
