@@ -21,7 +21,12 @@ describe.skipIf(shouldSkip(socat))('an update campaign survives SIGKILL of mcubu
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
   afterEach(() => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
+    // SIGTERM first: the simulator then closes the socat processes that serve its ptys (SIGKILL
+    // would leave them running); whatever does not stop in 2 s is killed.
+    for (const c of children.splice(0)) {
+      c.kill('SIGTERM');
+      setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'), 2000).unref();
+    }
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
