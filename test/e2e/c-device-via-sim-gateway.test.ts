@@ -7,6 +7,7 @@ import { buildCDevice, posixDeviceBuildable, startCDevice } from '../support/c-d
 import {
   signForSimulator,
   startDaemonProcess,
+  stopChildren,
   uartDaemonConfig,
   updateEnded,
 } from '../support/daemon-process.js';
@@ -45,12 +46,7 @@ describe.skipIf(shouldSkip(buildable))('mcubusd → firmware-sim gateway → C d
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
   afterEach(() => {
-    // SIGTERM first: the simulator then closes the socat processes that serve its ptys (SIGKILL
-    // would leave them running); whatever does not stop in 2 s is killed.
-    for (const c of children.splice(0)) {
-      c.kill('SIGTERM');
-      setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'), 2000).unref();
-    }
+    stopChildren(children);
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import type { ApiClient } from '@mcubus/host';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signForSimulator, startDaemonProcess, uartDaemonConfig } from '../support/daemon-process.js';
+import {
+  signForSimulator,
+  startDaemonProcess,
+  stopChildren,
+  uartDaemonConfig,
+} from '../support/daemon-process.js';
 import { assertAvailable, commandAvailable, shouldSkip } from '../support/requirements.js';
 import { eventually, startSimulator } from '../support/sim-process.js';
 
@@ -21,12 +26,7 @@ describe.skipIf(shouldSkip(socat))('an update campaign survives SIGKILL of mcubu
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
   afterEach(() => {
-    // SIGTERM first: the simulator then closes the socat processes that serve its ptys (SIGKILL
-    // would leave them running); whatever does not stop in 2 s is killed.
-    for (const c of children.splice(0)) {
-      c.kill('SIGTERM');
-      setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'), 2000).unref();
-    }
+    stopChildren(children);
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 

@@ -96,3 +96,14 @@ export async function updateEnded(
     () => `${last}\n${log()}`,
   );
 }
+
+/**
+ * Stops a test's processes: SIGTERM first, so a simulator closes the socat processes serving its ptys
+ * (SIGKILL would leave them running); whatever has not stopped 2 s later is killed.
+ */
+export function stopChildren(children: ChildProcess[]): void {
+  for (const c of children.splice(0)) {
+    c.kill('SIGTERM');
+    setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'), 2000).unref();
+  }
+}
