@@ -1,140 +1,31 @@
-import { type BodyOf, ErrorCode, ed25519KeyPairFromSeed, type Message, SlotFlag } from '@mcubus/protocol';
+import { ErrorCode, type Message, SlotFlag } from '@mcubus/protocol';
 import { describe, expect, it } from 'vitest';
-import { buildSignedImage, provisionBootState, provisionSlot } from '../src/boot/index.js';
-import {
-  makeLayout,
-  type SlotIndex,
-  slotCapacity,
-  slotImageOffset,
-  slotLoadAddress,
-} from '../src/flash/index.js';
+import { provisionBootState, provisionSlot } from '../src/boot/index.js';
+import { slotCapacity, slotImageOffset, slotLoadAddress } from '../src/flash/index.js';
 import { ms, Sim, seconds } from '../src/kernel/index.js';
 import { Mcu } from '../src/mcu/mcu.js';
 import { FlashStorage, sackChunks } from '../src/update/index.js';
 import { errorReply } from '../src/update/replies.js';
+import {
+  appImage,
+  blImage,
+  CHUNK,
+  device,
+  errorOf,
+  HW,
+  layout,
+  rig as sharedRig,
+  statusOf,
+} from './support/update-rig.js';
 
-const vendor = ed25519KeyPairFromSeed(new Uint8Array(32).fill(1));
-const stranger = ed25519KeyPairFromSeed(new Uint8Array(32).fill(9));
-const HW = 'board-x';
-const device = { hardwareId: HW, trustedKeys: [vendor.publicKey] };
-const layout = makeLayout({ sectorCount: 64, firstStageSectors: 2, bootloaderSectors: 6 });
-const CHUNK = 1024;
-
-type Img = ReturnType<typeof buildSignedImage>;
-
-function appImage(
-  version: number[],
-  opts: { sc?: number; size?: number; hw?: string; slot?: SlotIndex; key?: 'stranger'; seed?: string } = {},
-): Img {
-  return buildSignedImage(
-    {
-      hardwareId: opts.hw ?? HW,
-      kind: 0,
-      version,
-      securityCounter: opts.sc ?? 2,
-      size: opts.size ?? 20_000,
-      loadAddress: slotLoadAddress(layout, layout.apps[opts.slot ?? 1]),
-      ...(opts.seed ? { contentSeed: opts.seed } : {}),
-    },
-    opts.key === 'stranger' ? stranger.privateKey : vendor.privateKey,
-  );
-}
-
-const blImage = (version: number[], sc = 1) =>
-  buildSignedImage({ hardwareId: HW, kind: 1, version, securityCounter: sc, size: 9000 }, vendor.privateKey);
-
-/** A board running app A 1.0.0 (security counter 1, confirmed) under bootloader 1.0.0, and a tiny host. */
-function rig(opts: { window?: number; state?: object; holdWindowForErase?: boolean } = {}) {
-  const sim = new Sim(1);
-  const s = new FlashStorage(sim, {
-    name: 'mcu',
-    device,
-    layout,
-    receiver: {
-      maxChunk: CHUNK,
-      window: opts.window ?? 4,
-      holdWindowForErase: opts.holdWindowForErase ?? false,
-    },
+/** The shared rig, with the original options of these tests. */
+const rig = (opts: { window?: number; state?: object; holdWindowForErase?: boolean } = {}) =>
+  sharedRig({
+    ...(opts.window !== undefined ? { window: opts.window } : {}),
+    ...(opts.state ? { state: opts.state } : {}),
+    receiver: { holdWindowForErase: opts.holdWindowForErase ?? false },
   });
-  provisionSlot(s.flash, layout, 1, 0, blImage([1, 0, 0]));
-  provisionSlot(s.flash, layout, 0, 0, appImage([1, 0, 0], { sc: 1, slot: 0 }));
-  provisionBootState(s.flash, layout, { confirmed: 0, minSecurityCounter: 1, ...opts.state });
-  const events: Message[] = [];
-  const replies: Message[] = [];
-  const boot = (o = {}) => {
-    s.powerLost();
-    const out = s.powerOn(o);
-    sim.runFor(out.bootNs + 1);
-    return out;
-  };
-  /** Sends without waiting; returns the replies this message got so far (live array). */
-  const send = (m: Message): Message[] => {
-    const mine: Message[] = [];
-    s.handleUpdate(
-      m,
-      (r) => {
-        mine.push(r);
-        replies.push(r);
-      },
-      (e) => events.push(e),
-    );
-    return mine;
-  };
-  /** Sends a request and runs the simulation until it is answered. */
-  const request = (m: Message): Message => {
-    const mine = send(m);
-    sim.scheduler.runUntilCondition(() => mine.length > 0, sim.now + seconds(10));
-    if (!mine[0]) throw new Error(`no answer to ${m.type}`);
-    return mine[0];
-  };
-  const begin = (img: Img, session = 7, extra: Partial<BodyOf<'update_begin'>> = {}) =>
-    request({
-      type: 'update_begin',
-      body: {
-        session,
-        kind: img.manifest.kind,
-        size: img.image.length,
-        sha256: img.manifest.sha256,
-        chunkSize: CHUNK,
-        manifest: img.envelope,
-        ...extra,
-      },
-    });
-  const chunk = (img: Img, index: number, session = 7, data?: Uint8Array) =>
-    send({
-      type: 'update_chunk',
-      body: {
-        session,
-        offset: index * CHUNK,
-        data: data ?? img.image.subarray(index * CHUNK, (index + 1) * CHUNK),
-      },
-    });
-  const settle = () => sim.runFor(ms(200));
-  /** Sends every chunk from `from` on, within the window, advancing on ACKs (a minimal host). */
-  const transfer = (img: Img, from = 0, session = 7, stopAt = img.image.length) => {
-    const window = opts.window ?? 4;
-    let next = from;
-    let cumulative = from;
-    while (cumulative < stopAt) {
-      while (next < stopAt && next < cumulative + window * CHUNK) {
-        chunk(img, next / CHUNK, session);
-        next += CHUNK;
-      }
-      const seen = events.length;
-      sim.scheduler.runUntilCondition(() => events.length > seen, sim.now + seconds(1));
-      if (events.length === seen) throw new Error(`stalled at ${cumulative}`);
-      for (const e of events.slice(seen)) {
-        if (e.type === 'update_ack') cumulative = Math.max(cumulative, e.body.cumulative);
-      }
-    }
-    return cumulative;
-  };
-  boot();
-  return { sim, s, events, replies, boot, send, request, begin, chunk, settle, transfer };
-}
 
-const errorOf = (m: Message | undefined) => (m?.type === 'error' ? m.body : null);
-const statusOf = (m: Message | undefined) => (m?.type === 'update_status' ? m.body : null);
 const acks = (events: Message[]) =>
   events.flatMap((e) =>
     e.type === 'update_ack'

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SIM_SIGNING_KEY } from '@mcubus/firmware-sim';
 import { pino } from 'pino';
-import { startApiServer } from './api/server.js';
+import { type ApiServerHandle, clearStaleSocket, startApiServer } from './api/server.js';
 import { startRotatingCapture } from './capture/rotating-capture.js';
 import { formatStatus } from './cli/format.js';
 import { embeddedDefaultConfig } from './config/default.js';
@@ -78,6 +78,14 @@ async function main(argv: string[]): Promise<number> {
     console.error(`mcubusd: --log-level must be trace, debug, info, warn or error, not "${level}"`);
     return 2;
   }
+  // Before the state directory and the buses are opened: a second daemon on the same socket would
+  // otherwise drive the buses and write to the journal of the one running, until its API failed.
+  try {
+    await clearStaleSocket(config.api.socket);
+  } catch (e) {
+    console.error(`mcubusd: ${(e as Error).message}`);
+    return 1;
+  }
   // With --live the table owns standard output; JSON logs go to standard error.
   const log = pino({ level, base: { service: 'mcubusd' } }, pino.destination(values.live ? 2 : 1));
 
@@ -128,6 +136,10 @@ async function main(argv: string[]): Promise<number> {
     // The time-sync exchange rate adapts below this period (docs/time.md).
     time: { estimator: { maxPeriodUs: config.services.timeSyncPeriodMs * 1000 } },
     trustedKeys,
+    updateStall: {
+      stallMs: config.updates.stallTimeoutS * 1000,
+      minProgressBytes: config.updates.minProgressBytes,
+    },
   });
   embedded?.driver.start();
   // Opened before the buses start, so that the capture holds their first frames.
@@ -160,13 +172,28 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const metrics = createMetrics(daemon, { version: VERSION, traffic });
-  const api = await startApiServer(daemon, {
-    socketPath: config.api.socket,
-    socketMode: config.api.socketMode,
-    ...(config.api.tcp ? { tcp: config.api.tcp } : {}),
-    log: (msg, data) => log.info(data ?? {}, msg),
-    metrics,
-  });
+  let api: ApiServerHandle;
+  try {
+    api = await startApiServer(daemon, {
+      socketPath: config.api.socket,
+      socketMode: config.api.socketMode,
+      ...(config.api.tcp ? { tcp: config.api.tcp } : {}),
+      log: (msg, data) => log.info(data ?? {}, msg),
+      metrics,
+    });
+  } catch (e) {
+    // A socket a live daemon holds, a TCP port in use, …: a daemon nobody can reach must not go on
+    // holding the buses (it used to, with the error printed, until killed). Stop everything, exit 1.
+    console.error(`mcubusd: the control API did not start: ${(e as Error).message}`);
+    await fleet?.close();
+    metrics.close();
+    await daemon.stop();
+    capture?.close();
+    embedded?.driver.stop();
+    registry.close();
+    log.flush();
+    return 1;
+  }
   log.info(
     { socket: config.api.socket, stateDir: config.stateDir, buses: transports.map((t) => t.name) },
     'mcubusd ready',

@@ -26,7 +26,7 @@ describe('defaults', () => {
         requestRetries: 3,
         traceRetainHours: 24,
       },
-      updates: { trustedKeys: [] },
+      updates: { trustedKeys: [], stallTimeoutS: 120, minProgressBytes: 32768 },
       log: { level: 'info' },
     });
   });

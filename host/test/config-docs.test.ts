@@ -52,7 +52,11 @@ describe('configuration examples', () => {
           requestRetries: 3,
           traceRetainHours: 24,
         },
-        updates: { trustedKeys: ['/etc/mcubus/release.pub.pem'] },
+        updates: {
+          trustedKeys: ['/etc/mcubus/release.pub.pem'],
+          stallTimeoutS: 120,
+          minProgressBytes: 32768,
+        },
         log: { level: 'info' },
       },
     });

@@ -40,6 +40,15 @@ describe('YAML syntax errors', () => {
 });
 
 describe('validation errors', () => {
+  it('bounds the update stall settings', () => {
+    expect(errors(`buses: [${UART}]\nupdates: { stallTimeoutS: 2, minProgressBytes: 0 }\n`)).toEqual([
+      ['updates.stallTimeoutS', 'must be between 5 and 86400, got 2'],
+      ['updates.minProgressBytes', 'must be between 1 and 16777216, got 0'],
+    ]);
+    const r = parseConfig(`buses: [${UART}]\nupdates: { stallTimeoutS: 600 }\n`, 'ok.yaml');
+    expect(r.ok && r.value.updates).toEqual({ trustedKeys: [], stallTimeoutS: 600, minProgressBytes: 32768 });
+  });
+
   it('reports type errors with the key path and position', () => {
     const e = only(`buses:\n  - ${UART}\n  - { name: v, type: uart, port: /dev/ttyS1, baud: "fast" }\n`);
     expect(e).toMatchObject({ code: 'type', path: 'buses[1].baud', line: 3, column: 46 });

@@ -1,8 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ImageFileError, parseIntelHex, readImageFile, readPublicKey } from '../src/update/image-files.js';
+import {
+  ImageFileError,
+  MAX_IMAGE_BYTES,
+  parseIntelHex,
+  readImageFile,
+  readManifestFile,
+  readPublicKey,
+} from '../src/update/image-files.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -61,5 +69,39 @@ describe('Intel HEX images', () => {
       expect(e).toBeInstanceOf(ImageFileError);
       expect((e as ImageFileError).code).toBe('bad_key');
     }
+  });
+});
+
+describe('image sources that never end or never answer', () => {
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ImageFileError);
+      return (e as ImageFileError).code;
+    }
+    return 'read';
+  };
+
+  it('refuses a device file (endless /dev/zero) and a FIFO without a writer, before reading a byte', () => {
+    expect(code(() => readImageFile('/dev/zero'))).toBe('not_a_file');
+    const fifo = join(tmp(), 'image.bin');
+    execFileSync('mkfifo', [fifo]);
+    // Opening a FIFO without a writer would block the event loop for ever: it returns at once.
+    expect(code(() => readImageFile(fifo))).toBe('not_a_file');
+    expect(code(() => readManifestFile(fifo))).toBe('not_a_file');
+  });
+
+  it('refuses an image over 16 MiB, and a manifest over 64 KiB, by their size', () => {
+    const d = tmp();
+    const big = join(d, 'big.bin');
+    writeFileSync(big, '');
+    truncateSync(big, MAX_IMAGE_BYTES + 1); // sparse: nothing written
+    expect(code(() => readImageFile(big))).toBe('too_large');
+    truncateSync(big, MAX_IMAGE_BYTES);
+    expect(readImageFile(big)).toHaveLength(MAX_IMAGE_BYTES);
+    const manifest = join(d, 'big.bin.manifest');
+    writeFileSync(manifest, new Uint8Array(64 * 1024 + 1));
+    expect(code(() => readManifestFile(manifest))).toBe('too_large');
   });
 });

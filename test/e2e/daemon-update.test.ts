@@ -123,7 +123,10 @@ describe('firmware updates on the reference board', () => {
       'hardware_mismatch',
     );
     expect(refused(() => daemon.update(0x10, image(0x10, [0, 9, 0])))).toBe('downgrade_rejected');
-    expect(refused(() => daemon.update(0x10, { ...good, image: good.image.slice(1) }))).toBe('hash_mismatch');
+    expect(refused(() => daemon.update(0x10, { ...good, image: good.image.slice(1) }))).toBe('size_mismatch');
+    const tampered = good.image.slice();
+    tampered[100]! ^= 0x80;
+    expect(refused(() => daemon.update(0x10, { ...good, image: tampered }))).toBe('hash_mismatch');
     expect(refused(() => daemon.update(0x44, good))).toBe('unknown_device');
     expect(storage(board, 0x10).receiver.stats.sessions).toBe(0);
     void daemon.stop();

@@ -78,6 +78,13 @@ export type PowerState = 'off' | 'booting' | 'running' | 'hung';
  * talks to (bootloader or application). Every callback it schedules carries the power epoch it was
  * scheduled in, so a reset silently cancels all pending work, as it does on real hardware.
  */
+/** A compromised gateway's hook (Mcu.compromise): what to forward instead of `bytes`, or undefined. */
+export type ForwardIntercept = (
+  h: FrameHeader,
+  bytes: Uint8Array,
+  pass: (bytes: Uint8Array) => void,
+) => readonly Uint8Array[] | undefined;
+
 export class Mcu {
   readonly clock: DeviceClock;
   readonly counters = new CauseCounters();
@@ -114,6 +121,8 @@ export class Mcu {
   ) {
     this.#rng = sim.rng(`mcu:${config.name}`);
     this.clock = new DeviceClock(config.clock ?? {}, sim.rng(`clock:${config.name}`));
+    // The update receiver's refusals and stalled sessions reach the host as this device's LOG lines.
+    storage?.attachLog?.((level, text, module) => this.log(level, text, module));
   }
 
   get name(): string {
@@ -670,7 +679,35 @@ export class Mcu {
     );
   }
 
+  /**
+   * Makes this gateway a compromised one, for the security drills (test/drills): every frame it is
+   * about to forward goes through `intercept` first, which forwards it unchanged (undefined) or returns
+   * what to forward instead — nothing, other bytes, more frames — and may `pass` frames later (a
+   * gateway that drips or withholds traffic). null makes the gateway honest again.
+   */
+  compromise(intercept: ForwardIntercept | null): void {
+    this.#intercept = intercept;
+  }
+
+  #intercept: ForwardIntercept | null = null;
+
   #forward(from: Carriage, bytes: Uint8Array, h: FrameHeader): void {
+    const intercept = this.#intercept;
+    if (intercept) {
+      const pass = (b: Uint8Array) => {
+        const d = decodeRawFrame(b);
+        if (d.ok) this.#forwardHonestly(from, b, d.value.header);
+      };
+      const instead = intercept(h, bytes, pass);
+      if (instead) {
+        for (const b of instead) pass(b);
+        return;
+      }
+    }
+    this.#forwardHonestly(from, bytes, h);
+  }
+
+  #forwardHonestly(from: Carriage, bytes: Uint8Array, h: FrameHeader): void {
     for (const handler of this.#forwardHandlers) handler(h, bytes);
     const isRequest = !h.response && h.dst !== ADDRESS_BROADCAST;
     if (h.ttl <= 1) {

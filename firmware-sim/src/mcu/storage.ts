@@ -31,4 +31,6 @@ export interface DeviceStorage {
   busyUntil(): SimTime;
   /** Error count of flash operations, for heartbeats. */
   flashErrors(): number;
+  /** Where the storage's firmware (the update receiver) logs: the MCU sends these as LOG events. */
+  attachLog?(log: (level: 0 | 1 | 2 | 3, text: string, module?: string) => void): void;
 }

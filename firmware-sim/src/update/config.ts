@@ -1,4 +1,5 @@
 import type { FlashConfig } from '../flash/config.js';
+import { NS_PER_S, type SimTime } from '../kernel/scheduler.js';
 
 export interface ReceiverConfig {
   /** Largest UPDATE_CHUNK data accepted (≤ 4096, the message limit; a multiple of the write unit). */
@@ -11,9 +12,25 @@ export interface ReceiverConfig {
    * that erase runs instead of losing the chunks that arrive meanwhile. Default false.
    */
   readonly holdWindowForErase?: boolean;
+  /**
+   * A session that stored no chunk (while receiving) or got no update request (while waiting for
+   * VERIFY or ACTIVATE) for this long is dropped from RAM; its persisted resume point stays, so a
+   * later UPDATE_BEGIN of the same image resumes. 1 s..1 h; default 60 s.
+   */
+  readonly idleTimeoutNs: SimTime;
+  /**
+   * Slow retrieval: a receiving session must also store this many bytes (or the rest of the image) in
+   * every idleTimeoutNs, or it is dropped the same way — a host or gateway that drips a chunk now and
+   * then is never idle for long. Default 1 (only idleness counts).
+   */
+  readonly minProgressBytes?: number;
 }
 
-export const DEFAULT_RECEIVER_CONFIG: ReceiverConfig = { maxChunk: 1024, window: 8 };
+export const DEFAULT_RECEIVER_CONFIG: ReceiverConfig = {
+  maxChunk: 1024,
+  window: 8,
+  idleTimeoutNs: 60 * NS_PER_S,
+};
 
 /** The sack bitmap (≤ 64 bytes) names at most 512 chunks beyond the cumulative one. */
 export const MAX_WINDOW = 512;
@@ -26,6 +43,13 @@ export function receiverConfigProblems(c: ReceiverConfig, writeUnit: number): st
   if (!(Number.isInteger(c.window) && c.window >= 1 && c.window <= MAX_WINDOW)) {
     problems.push(`window ${c.window} must be 1..${MAX_WINDOW}`);
   }
+  if (
+    !(Number.isFinite(c.idleTimeoutNs) && c.idleTimeoutNs >= NS_PER_S && c.idleTimeoutNs <= 3600 * NS_PER_S)
+  ) {
+    problems.push(`idleTimeoutNs ${c.idleTimeoutNs} must be 1 s..1 h`);
+  }
+  const min = c.minProgressBytes ?? 1;
+  if (!(Number.isInteger(min) && min >= 1)) problems.push(`minProgressBytes ${min} must be an integer ≥ 1`);
   return problems;
 }
 

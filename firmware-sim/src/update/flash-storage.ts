@@ -10,7 +10,7 @@ import type { SimTime } from '../kernel/scheduler.js';
 import type { Sim } from '../kernel/sim.js';
 import type { BootOutcome, DeviceStorage } from '../mcu/storage.js';
 import type { ReceiverConfig } from './config.js';
-import { UpdateReceiver } from './receiver.js';
+import { type ReceiverLog, UpdateReceiver } from './receiver.js';
 import type { RunningImage } from './running.js';
 
 export interface FlashStorageOptions {
@@ -22,6 +22,8 @@ export interface FlashStorageOptions {
   readonly flash?: Partial<Pick<FlashConfig, 'writeUnit' | 'eraseNsPerSector' | 'programNsPerUnit'>>;
   readonly timing?: Partial<BootTiming>;
   readonly receiver?: Partial<ReceiverConfig>;
+  /** Device log lines of the update receiver (refusals, stalled sessions); more with attachLog(). */
+  readonly log?: ReceiverLog;
 }
 
 /**
@@ -37,6 +39,7 @@ export class FlashStorage implements DeviceStorage {
   readonly bootloader: Bootloader;
   readonly receiver: UpdateReceiver;
   #last: BootResult | null = null;
+  readonly #logs: ReceiverLog[] = [];
 
   constructor(
     readonly sim: Sim,
@@ -58,10 +61,25 @@ export class FlashStorage implements DeviceStorage {
       device: options.device,
     };
     this.bootloader = new Bootloader({ ...common, timing: this.timing, store: this.store });
+    if (options.log) this.#logs.push(options.log);
     this.receiver = new UpdateReceiver(
-      { ...common, timing: this.timing, store: this.store, bootloader: this.bootloader },
+      {
+        ...common,
+        timing: this.timing,
+        store: this.store,
+        bootloader: this.bootloader,
+        // Late-bound: the MCU that sends these lines to the host is built after its storage.
+        log: (level, text, module) => {
+          for (const log of this.#logs) log(level, text, module);
+        },
+      },
       options.receiver,
     );
+  }
+
+  /** Also sends the receiver's log lines here (the MCU model attaches its LOG sender). */
+  attachLog(log: ReceiverLog): void {
+    this.#logs.push(log);
   }
 
   /** The last boot: first-stage and bootloader decisions in full. */

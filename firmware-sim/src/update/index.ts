@@ -8,7 +8,14 @@ export {
   receiverConfigProblems,
 } from './config.js';
 export { FlashStorage, type FlashStorageOptions } from './flash-storage.js';
-export { type DropCause, UpdateReceiver, type UpdateReceiverDeps } from './receiver.js';
+export {
+  type DropCause,
+  REFUSAL_LOG_INTERVAL_NS,
+  type ReceiverLog,
+  type ReceiverLogLevel,
+  UpdateReceiver,
+  type UpdateReceiverDeps,
+} from './receiver.js';
 export type { ErrorCodeName } from './replies.js';
 export type { RunningImage } from './running.js';
 export type { Session, SessionState } from './session.js';

@@ -22,7 +22,7 @@ import {
   slotLoadAddress,
   slotRegion,
 } from '../flash/layout.js';
-import type { SimTime } from '../kernel/scheduler.js';
+import { NS_PER_S, type SimTime } from '../kernel/scheduler.js';
 import { ChunkWriter } from './chunk-writer.js';
 import {
   DEFAULT_RECEIVER_CONFIG,
@@ -31,16 +31,30 @@ import {
   type ReceiverConfig,
   receiverConfigProblems,
 } from './config.js';
-import { type ErrorCodeName, errorReply, okReply } from './replies.js';
+import { type ErrorCodeName, errorReply, fitText, okReply } from './replies.js';
 import type { RunningImage } from './running.js';
 
 import { type Session, WIRE_STATE } from './session.js';
 import { bytesEqual, chooseTarget, resumePoint, sameImage } from './target.js';
 
+/** Device log levels the receiver uses (LOG `level`: 0 debug, 1 info, 2 warning, 3 error). */
+export type ReceiverLogLevel = 0 | 1 | 2 | 3;
+
+/** Where the receiver's log lines go (the MCU sends them to the host as LOG events). */
+export type ReceiverLog = (level: ReceiverLogLevel, text: string, module?: string) => void;
+
 /** The receiver works on the bootloader's flash and state, and asks it to mark and confirm slots. */
 export interface UpdateReceiverDeps extends BootloaderDeps {
   readonly bootloader: Bootloader;
+  /**
+   * Device log: every refusal (`update refused: <code>: <text>`, at most one line per code per second,
+   * counting the ones held back) and every session dropped for inactivity. Absent: nothing is logged.
+   */
+  readonly log?: ReceiverLog;
 }
+
+/** At most one `update refused` line per error code in this much time. */
+export const REFUSAL_LOG_INTERVAL_NS: SimTime = NS_PER_S;
 
 /** Chunks dropped without being stored, by cause. */
 export type DropCause =
@@ -62,12 +76,24 @@ export class UpdateReceiver {
   readonly config: ReceiverConfig;
   readonly drops = new CauseCounters<DropCause>();
   readonly errorsSent = new CauseCounters<ErrorCodeName>();
-  readonly stats = { sessions: 0, resumedBytes: 0, chunksStored: 0, acksSent: 0, progressWrites: 0 };
+  readonly stats = {
+    sessions: 0,
+    resumedBytes: 0,
+    chunksStored: 0,
+    acksSent: 0,
+    progressWrites: 0,
+    /** Sessions dropped from RAM after idleTimeoutNs without data (or, once received, any request). */
+    stalledSessions: 0,
+    /** Refusal log lines held back by the per-code rate limit. */
+    refusalLogsSuppressed: 0,
+  };
   #session: Session | null = null;
   #running: RunningImage | null = null;
   /** A request that takes time (signature check, hashing, a flash write) is in progress. */
   #busy: MessageName | null = null;
   #epoch = 0;
+  /** Per error code: when its last `update refused` line went out, and how many were held back since. */
+  #refusalLog = new Map<ErrorCodeName, { at: SimTime; suppressed: number }>();
 
   constructor(
     readonly deps: UpdateReceiverDeps,
@@ -98,6 +124,7 @@ export class UpdateReceiver {
     this.#session = null;
     this.#running = null;
     this.#busy = null;
+    this.#refusalLog.clear();
   }
 
   /**
@@ -117,6 +144,9 @@ export class UpdateReceiver {
       else this.#fail(reply, message.type, 'bad_state', 'not running');
       return true;
     }
+    // Once every byte is in, any update request counts as the host still being there (idle timeout).
+    const waiting = this.#session;
+    if (waiting && waiting.state !== 'receiving') waiting.lastActivityNs = this.deps.sim.now;
     const long = ['update_begin', 'update_verify', 'update_activate', 'update_confirm', 'update_abort'];
     if (this.#busy && long.includes(message.type)) {
       this.#fail(reply, message.type, 'busy', `${this.#busy} in progress`);
@@ -191,6 +221,7 @@ export class UpdateReceiver {
       // A retransmitted BEGIN, or the host reopening the same image under a new session id after a
       // link loss: keep everything RAM knows (more than the persisted resume point).
       current.id = b.session;
+      current.lastActivityNs = this.deps.sim.now;
       reply(this.#status(current));
       return;
     }
@@ -208,8 +239,11 @@ export class UpdateReceiver {
     const running = this.#running!;
     const verified = verifySignedManifest(b.manifest, device.trustedKeys);
     if (!verified.ok) {
+      // An envelope without its signature (or with a malformed one) is an unsigned image: named as
+      // such, not as a bad request. Garbage, or a signed manifest that is itself malformed, is not.
+      const unsigned = verified.error.code === 'schema' && verified.error.at.startsWith('signed_manifest');
       const code =
-        verified.error.code === 'bad_cbor' || verified.error.code === 'schema'
+        (verified.error.code === 'bad_cbor' || verified.error.code === 'schema') && !unsigned
           ? 'bad_request'
           : 'signature_invalid';
       fail(code, verified.error.message);
@@ -283,6 +317,9 @@ export class UpdateReceiver {
       error: null,
       sendEvent: null,
       erasingChunk: null,
+      lastActivityNs: this.deps.sim.now,
+      windowFromNs: this.deps.sim.now,
+      windowFromBytes: received,
     };
     this.stats.sessions++;
     this.stats.resumedBytes += received;
@@ -307,6 +344,8 @@ export class UpdateReceiver {
           'update_begin',
           `session ${s.id} slot ${'AB'[slot]} from ${received}/${s.size}`,
         );
+        s.lastActivityNs = this.deps.sim.now;
+        this.#watchIdle(s, this.config.idleTimeoutNs);
         reply(this.#status(s));
       }),
     );
@@ -373,6 +412,7 @@ export class UpdateReceiver {
   }
 
   #stored(s: Session, index: number): void {
+    s.lastActivityNs = this.deps.sim.now;
     s.stored.add(index);
     this.stats.chunksStored++;
     s.storedSinceAck++;
@@ -475,8 +515,10 @@ export class UpdateReceiver {
         this.#busy = null;
         s.state = 'failed';
         s.error = ErrorCode[code];
+        s.lastActivityNs = sim.now;
         sim.record(name, 'update_verify', `session ${s.id} failed: ${code} (${text})`);
         this.errorsSent.add(code);
+        this.#logRefusal(code, text);
         reply(this.#status(s));
       };
       const problem = this.#checkStored(s);
@@ -505,6 +547,7 @@ export class UpdateReceiver {
           if (check.status !== 'valid') return failed('internal', `slot check after VERIFY: ${check.status}`);
           this.#busy = null;
           s.state = 'verified';
+          s.lastActivityNs = sim.now;
           sim.record(name, 'update_verify', `session ${s.id} verified`);
           reply(this.#status(s));
         }),
@@ -718,7 +761,81 @@ export class UpdateReceiver {
   #fail(reply: Send, request: MessageName, code: ErrorCodeName, text: string, detail?: number): void {
     this.errorsSent.add(code);
     this.deps.sim.record(this.deps.name, 'update_error', `${request} ${code}: ${text}`);
+    this.#logRefusal(code, text);
     reply(errorReply(request, code, text, detail));
+  }
+
+  /**
+   * `update refused: <code>: <text>` as a device warning, at most one line per code per
+   * REFUSAL_LOG_INTERVAL_NS: a flood of bad chunks is one line, and the next line of that code says how
+   * many were held back.
+   */
+  #logRefusal(code: ErrorCodeName, text: string): void {
+    const log = this.deps.log;
+    if (!log) return;
+    const now = this.deps.sim.now;
+    const last = this.#refusalLog.get(code);
+    if (last && now - last.at < REFUSAL_LOG_INTERVAL_NS) {
+      last.suppressed++;
+      this.stats.refusalLogsSuppressed++;
+      return;
+    }
+    const held = last?.suppressed ?? 0;
+    this.#refusalLog.set(code, { at: now, suppressed: 0 });
+    const more = held > 0 ? ` (${held} more suppressed)` : '';
+    log(2, `update refused: ${code}: ${fitText(text, 256)}${more}`, 'update');
+  }
+
+  /**
+   * The idle timeout: one timer per session, re-armed lazily. When it fires it looks at the session's
+   * last sign of life and sleeps again for what is left, so chunks never touch the scheduler.
+   */
+  #watchIdle(s: Session, delay: SimTime): void {
+    this.#after(delay, () => {
+      if (this.#session !== s) return; // replaced, aborted, or dropped: this timer ends with it
+      if (s.state === 'failed' || s.state === 'activated') return; // waits for BEGIN, or for the reset
+      const idle = this.config.idleTimeoutNs;
+      const now = this.deps.sim.now;
+      // Verifying and activating are the device's own work: the host waits for the answer.
+      if (s.state === 'verifying' || s.state === 'activating' || s.writing.size > 0) s.lastActivityNs = now;
+      const quiet = now - s.lastActivityNs;
+      const slow = s.state === 'receiving' ? this.#tooSlow(s, now) : null;
+      if (quiet < idle && slow === null) {
+        const windowEnds = (this.config.minProgressBytes ?? 1) > 1 && s.state === 'receiving';
+        this.#watchIdle(s, windowEnds ? Math.min(idle - quiet, s.windowFromNs + idle - now) : idle - quiet);
+        return;
+      }
+      this.#session = null;
+      this.stats.stalledSessions++;
+      const what = s.state === 'receiving' ? 'data' : 'request';
+      const secs = Math.round(quiet / 1_000_000) / 1000;
+      const why = slow ?? `no ${what} for ${secs} s`;
+      this.deps.sim.record(
+        this.deps.name,
+        'update_stalled',
+        `session ${s.id} ${s.state} at ${s.cumulative}/${s.size}: ${why}`,
+      );
+      this.deps.log?.(2, `update stalled: ${why}; session dropped (resumable)`, 'update');
+    });
+  }
+
+  /**
+   * Slow retrieval (ReceiverConfig.minProgressBytes): every idleTimeoutNs of a receiving session must
+   * store that many bytes (or the rest of the image). Checked when a window ends: a window that made it
+   * starts the next; one that did not says why the session is dropped. Null: not too slow (yet).
+   */
+  #tooSlow(s: Session, now: SimTime): string | null {
+    const min = this.config.minProgressBytes ?? 1;
+    const idle = this.config.idleTimeoutNs;
+    if (min <= 1 || now < s.windowFromNs + idle) return null;
+    const moved = s.cumulative - s.windowFromBytes;
+    const need = Math.min(min, s.size - s.windowFromBytes);
+    if (moved >= need) {
+      s.windowFromNs = now;
+      s.windowFromBytes = s.cumulative;
+      return null;
+    }
+    return `${moved} bytes in ${Math.round(idle / 1e6) / 1000} s, below ${need}`;
   }
 
   #after(ns: SimTime, fn: () => void): void {

@@ -28,7 +28,7 @@ export function errorReply(
 }
 
 /** Cuts at a character boundary so that the UTF-8 form fits (a manifest's hardware id may be any text). */
-function fitText(text: string, maxBytes: number): string {
+export function fitText(text: string, maxBytes: number): string {
   if (utf8.encode(text).length <= maxBytes) return text;
   let out = text;
   while (utf8.encode(`${out}…`).length > maxBytes) out = out.slice(0, -1);

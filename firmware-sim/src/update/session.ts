@@ -1,5 +1,6 @@
 import type { Manifest, Message } from '@mcubus/protocol';
 import type { FlashRegion, SlotIndex } from '../flash/layout.js';
+import type { SimTime } from '../kernel/scheduler.js';
 import type { ChunkWriter } from './chunk-writer.js';
 
 /**
@@ -45,6 +46,14 @@ export interface Session {
   persistAgain: boolean;
   /** ErrorCode when failed. */
   error: number | null;
+  /**
+   * Last sign of life (idle timeout): while receiving, the last chunk stored (or BEGIN taking the
+   * session over); once received, the last update request.
+   */
+  lastActivityNs: SimTime;
+  /** Slow-retrieval window (ReceiverConfig.minProgressBytes): since when, and `cumulative` then. */
+  windowFromNs: SimTime;
+  windowFromBytes: number;
   /** Where UPDATE_ACKs go (the event sender of the latest chunk). */
   sendEvent: ((m: Message) => void) | null;
 }

@@ -2,6 +2,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { isAbsolute } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { ImageFileError, manifestPathFor, readImageFile, readManifestFile } from '../update/image-files.js';
 import { admit } from './browser-auth.js';
 import { captureRoute } from './capture-route.js';
@@ -73,11 +74,16 @@ export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Pr
   await clearStaleSocket(opts.socketPath);
   const serverOptions = httpServerOptions(opts.limits);
   const unixServer = createServer(serverOptions, handler(undefined));
-  await listen(unixServer, (cb) => unixServer.listen(opts.socketPath, cb));
+  const socketMode = opts.socketMode ?? 0o660;
+  await listen(unixServer, (cb) =>
+    withUmask(0o777 & ~socketMode, () => unixServer.listen(opts.socketPath, cb)),
+  );
   const servers: Server[] = [unixServer];
   let tcpPort: number | undefined;
   try {
-    await chmod(opts.socketPath, opts.socketMode ?? 0o660);
+    // The umask above already gave the socket this mode; chmod states it explicitly (and covers a
+    // worker thread, where the umask cannot be changed).
+    await chmod(opts.socketPath, socketMode);
     if (tcp) {
       const tcpServer = createServer(serverOptions, handler(tcp.token));
       await listen(tcpServer, (cb) => tcpServer.listen(tcp.port, tcp.host, cb));
@@ -106,6 +112,26 @@ export async function startApiServer(api: DaemonApi, opts: ApiServerOptions): Pr
   return handle;
 }
 
+/**
+ * Runs `fn` (synchronous) under `mask`, then restores the umask. bind(2) creates the socket file with
+ * mode 0o777 & ~umask, and connect(2) needs write permission on it: listening under the inherited umask
+ * and chmod-ing afterwards left a window in which the socket took whatever that umask allowed — every
+ * local user under umask 000, the group under 002 even when socketMode is 0o600. With `mask` =
+ * 0o777 & ~socketMode the file never has more than socketMode. Node binds a Unix socket path inside
+ * listen() itself (outside cluster workers), so restoring the umask right after the call is enough; the
+ * umask is process-wide, so it is changed for that one synchronous call only. In a worker thread
+ * process.umask(mask) throws: there `fn` runs as is and the chmod that follows is all.
+ */
+function withUmask<T>(mask: number, fn: () => T): T {
+  if (!isMainThread) return fn();
+  const old = process.umask(mask);
+  try {
+    return fn();
+  } finally {
+    process.umask(old);
+  }
+}
+
 function listen(server: Server, start: (cb: () => void) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error) => reject(e);
@@ -129,9 +155,10 @@ function closeServer(server: Server): Promise<void> {
 
 /**
  * A socket file left by a dead daemon is removed; one a live daemon answers on is refused, and so is a
- * path that is not a socket.
+ * path that is not a socket. startApiServer calls it; mcubusd also calls it first thing, so that a
+ * second daemon is turned away before it opens the state directory and the buses.
  */
-async function clearStaleSocket(path: string): Promise<void> {
+export async function clearStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = (await lstat(path)).isSocket();

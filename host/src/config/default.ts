@@ -1,4 +1,4 @@
-import { SERVICE_DEFAULTS } from './sections.js';
+import { DEFAULT_UPDATES, SERVICE_DEFAULTS } from './sections.js';
 import type { DaemonConfig } from './types.js';
 
 /**
@@ -25,7 +25,7 @@ export function embeddedDefaultConfig(): DaemonConfig {
     ],
     services: SERVICE_DEFAULTS,
     // With a simulator, the simulated MCUs' signing key is trusted as well (mcubusd adds it).
-    updates: { trustedKeys: [] },
+    updates: DEFAULT_UPDATES,
     log: { level: 'info' },
   };
 }

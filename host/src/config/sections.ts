@@ -125,17 +125,43 @@ export function readServices(r: Reader, value: unknown, path: Path): ServicesCon
 }
 
 export function readUpdates(r: Reader, value: unknown, path: Path): UpdatesConfig {
-  if (value === undefined) return { trustedKeys: [] };
-  const m = r.map(value, path, ['trustedKeys']);
-  if (m === undefined || m.trustedKeys === undefined) return { trustedKeys: [] };
-  const list = r.list(m.trustedKeys, [...path, 'trustedKeys']) ?? [];
+  const d = DEFAULT_UPDATES;
+  if (value === undefined) return d;
+  const m = r.map(value, path, ['trustedKeys', 'stallTimeoutS', 'minProgressBytes']);
+  if (m === undefined) return d;
   const keys: string[] = [];
-  list.forEach((v, i) => {
-    const p = r.string(v, [...path, 'trustedKeys', i]);
-    if (p !== undefined) keys.push(p);
-  });
-  return { trustedKeys: keys };
+  if (m.trustedKeys !== undefined) {
+    const list = r.list(m.trustedKeys, [...path, 'trustedKeys']) ?? [];
+    list.forEach((v, i) => {
+      const p = r.string(v, [...path, 'trustedKeys', i]);
+      if (p !== undefined) keys.push(p);
+    });
+  }
+  return {
+    trustedKeys: keys,
+    stallTimeoutS: r.or(
+      m,
+      'stallTimeoutS',
+      path,
+      (v, p) => r.int(v, p, { min: 5, max: 24 * 3600 }),
+      d.stallTimeoutS,
+    ),
+    minProgressBytes: r.or(
+      m,
+      'minProgressBytes',
+      path,
+      (v, p) => r.int(v, p, { min: 1, max: 16 * 1024 * 1024 }),
+      d.minProgressBytes,
+    ),
+  };
 }
+
+/** An update must acknowledge 32 KiB (or reach its next phase) every 2 minutes (docs/updates.md "Stalls"). */
+export const DEFAULT_UPDATES: UpdatesConfig = {
+  trustedKeys: [],
+  stallTimeoutS: 120,
+  minProgressBytes: 32768,
+};
 
 export function readLog(r: Reader, value: unknown, path: Path): LogConfig {
   if (value === undefined) return { level: 'info' };

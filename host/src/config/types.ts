@@ -108,6 +108,10 @@ export interface ServicesConfig {
 export interface UpdatesConfig {
   /** PEM files of the Ed25519 public keys an image's manifest must be signed with. */
   readonly trustedKeys: readonly string[];
+  /** Slow retrieval / freeze bound: an update that makes less progress than… */
+  readonly stallTimeoutS: number;
+  /** …this many acknowledged bytes (or its next phase) in stallTimeoutS seconds fails as stalled. */
+  readonly minProgressBytes: number;
 }
 
 export interface LogConfig {

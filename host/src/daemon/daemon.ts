@@ -51,7 +51,13 @@ import { DaemonTracing } from '../trace/daemon-tracing.js';
 import type { TraceQuery, TraceRecord } from '../trace/trace-record.js';
 import type { FrameTransport, TransportEvent, TxStampListener } from '../transports/transport.js';
 import { type CampaignRequest, CampaignRunner, type PlanView } from '../update/campaigns.js';
-import { UpdateManager, type UpdateOptions, UpdateRefused, type UpdateView } from '../update/manager.js';
+import {
+  type StallBound,
+  UpdateManager,
+  type UpdateOptions,
+  UpdateRefused,
+  type UpdateView,
+} from '../update/manager.js';
 import type { UpdateImage } from '../update/transfer.js';
 import { HostRouter, type PinnedRoute } from './router.js';
 import type { Runtime } from './runtime.js';
@@ -91,6 +97,8 @@ export interface DaemonOptions {
   readonly traceRetainMs?: number;
   /** Public keys an image's manifest must be signed with (docs/updates.md). */
   readonly trustedKeys?: readonly KeyObject[];
+  /** Slow retrieval / freeze bound of every update (config `updates.stallTimeoutS`, `minProgressBytes`). */
+  readonly updateStall?: StallBound;
 }
 
 interface Waiter {
@@ -193,6 +201,7 @@ export class Daemon implements DaemonApi {
             hardwareId: r.hardwareId,
             firmwareVersion: r.firmwareVersion.split('.').map(Number),
             bootloaderVersion: r.bootloaderVersion.split('.').map(Number),
+            ...securityCounterOf(r.hello),
             // The device's own largest frame (HELLO maxFrame) bounds it too: behind a gateway the
             // last hop may be smaller than the host's.
             mtu: Math.min(t.mtu, Number((r.hello as { maxFrame?: number }).maxFrame ?? t.mtu)),
@@ -203,6 +212,7 @@ export class Daemon implements DaemonApi {
         random: options.random,
       },
       options.trustedKeys ?? [],
+      options.updateStall,
     );
     this.#campaigns = new CampaignRunner({
       registry: options.registry,
@@ -1394,4 +1404,10 @@ function thirdPartyView(h: RegisterHealth): HealthView {
     via: null,
     crashLoop: false,
   };
+}
+
+/** The running image's anti-rollback counter as its HELLO (stored as JSON) reports it. */
+function securityCounterOf(hello: Record<string, unknown>): { securityCounter?: number } {
+  const c = hello.securityCounter;
+  return typeof c === 'number' ? { securityCounter: c } : {};
 }

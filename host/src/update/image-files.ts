@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 /**
  * Image files on the host: the image itself (raw binary, or Intel HEX when the name ends in .hex)
@@ -8,7 +8,14 @@ import { readFileSync } from 'node:fs';
  */
 export class ImageFileError extends Error {
   constructor(
-    readonly code: 'unreadable' | 'bad_hex' | 'bad_key' | 'empty' | 'bad_mcuboot',
+    readonly code:
+      | 'unreadable'
+      | 'not_a_file'
+      | 'too_large'
+      | 'bad_hex'
+      | 'bad_key'
+      | 'empty'
+      | 'bad_mcuboot',
     readonly path: string,
     message: string,
   ) {
@@ -21,20 +28,53 @@ export function manifestPathFor(imagePath: string): string {
   return `${imagePath}.manifest`;
 }
 
-function read(path: string): Buffer {
+/** Largest image read (raw; MCU flash is far smaller), its Intel HEX text, a manifest or key file. */
+export const MAX_IMAGE_BYTES = 16 * 1024 * 1024;
+const MAX_HEX_BYTES = 4 * MAX_IMAGE_BYTES;
+const MAX_SMALL_FILE_BYTES = 64 * 1024;
+
+/**
+ * Reads a regular file of at most `limit` bytes. A path naming a FIFO, a device (/dev/zero) or a socket
+ * is refused before a byte is read: such a source can stall the daemon (open or read never returns)
+ * or never end — slow retrieval and endless data on the host's own side. Reading stops at limit + 1
+ * bytes, so a file that grows while it is read is refused too.
+ */
+function read(path: string, limit = MAX_SMALL_FILE_BYTES): Buffer {
+  let fd: number;
   try {
-    return readFileSync(path);
+    // O_NONBLOCK: opening a FIFO without a writer would otherwise block the event loop.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new ImageFileError('unreadable', path, (e as Error).message);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ImageFileError('not_a_file', path, 'not a regular file');
+    if (st.size > limit)
+      throw new ImageFileError('too_large', path, `${st.size} bytes, more than the ${limit} allowed`);
+    const buf = Buffer.alloc(Math.min(limit + 1, st.size + 1));
+    let got = 0;
+    for (;;) {
+      if (got === buf.length)
+        throw new ImageFileError('too_large', path, `it grew past ${buf.length - 1} bytes`);
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } catch (e) {
+    if (e instanceof ImageFileError) throw e;
+    throw new ImageFileError('unreadable', path, (e as Error).message);
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** The image bytes: Intel HEX is converted (gaps filled with 0xFF, erased flash), anything else is raw. */
 export function readImageFile(path: string): Uint8Array {
-  const data = read(path);
-  const bytes = path.toLowerCase().endsWith('.hex')
-    ? parseIntelHex(data.toString('latin1'), path)
-    : new Uint8Array(data);
+  const hex = path.toLowerCase().endsWith('.hex');
+  const data = read(path, hex ? MAX_HEX_BYTES : MAX_IMAGE_BYTES);
+  const bytes = hex ? parseIntelHex(data.toString('latin1'), path) : new Uint8Array(data);
   if (bytes.length === 0) throw new ImageFileError('empty', path, 'the image is empty');
   return bytes;
 }

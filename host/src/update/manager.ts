@@ -32,6 +32,8 @@ export interface UpdateManagerDeps {
         hardwareId: string;
         firmwareVersion: readonly number[];
         bootloaderVersion: readonly number[];
+        /** HELLO securityCounter: the running application's anti-rollback counter, if it says. */
+        securityCounter?: number;
         mtu: number;
         /** FrameTransport.ackBatch of the bus the host reaches it on. */
         ackBatch: number;
@@ -49,6 +51,12 @@ export interface UpdateOptions {
   readonly chunkSize?: number;
 }
 
+/** Progress bound of every update (TransferConfig stallUs / minProgressBytes; config `updates`). */
+export interface StallBound {
+  readonly stallMs: number;
+  readonly minProgressBytes: number;
+}
+
 export class UpdateRefused extends Error {
   constructor(
     readonly code:
@@ -56,7 +64,11 @@ export class UpdateRefused extends Error {
       | 'signature_invalid'
       | 'hardware_mismatch'
       | 'downgrade_rejected'
+      /** The manifest's security counter is below the running image's: never allowed. */
+      | 'rollback'
       | 'hash_mismatch'
+      /** The bytes are longer (endless data) or shorter than the size the manifest signs. */
+      | 'size_mismatch'
       | 'busy',
     message: string,
   ) {
@@ -88,10 +100,24 @@ export class UpdateManager {
   readonly #trusted: readonly KeyObject[];
   readonly #running = new Map<number, Running>();
   readonly #finished = new Map<number, UpdateView>();
+  readonly #stall: StallBound | undefined;
 
-  constructor(deps: UpdateManagerDeps, trustedKeys: readonly KeyObject[]) {
+  constructor(deps: UpdateManagerDeps, trustedKeys: readonly KeyObject[], stall?: StallBound) {
     this.#d = deps;
     this.#trusted = trustedKeys;
+    this.#stall = stall;
+  }
+
+  /**
+   * A refusal is journaled (`update.refused`, its code in `data.code`) before it is thrown: an
+   * attempt to install a forged or replayed image is a security event, whoever asked for it.
+   */
+  #refuse(device: number, code: UpdateRefused['code'], message: string, data: object = {}): UpdateRefused {
+    this.#d.journal('update.refused', 'warning', `0x${hex(device)}: update refused (${code}): ${message}`, {
+      device,
+      data: { code, ...data },
+    });
+    return new UpdateRefused(code, message);
   }
 
   /**
@@ -101,26 +127,55 @@ export class UpdateManager {
    */
   start(device: number, image: UpdateImage, options: UpdateOptions = {}): Promise<UpdateView> {
     const known = this.#d.device(device);
+    // An unknown device or a busy one is no attack: thrown without an entry.
     if (!known) throw new UpdateRefused('unknown_device', `no device at 0x${hex(device)}`);
     if (this.#running.has(device))
       throw new UpdateRefused('busy', `0x${hex(device)} is already being updated`);
     const v = verifySignedManifest(image.envelope, this.#trusted);
     if (!v.ok)
-      throw new UpdateRefused('signature_invalid', `the manifest does not verify: ${v.error.message}`);
+      throw this.#refuse(device, 'signature_invalid', `the manifest does not verify: ${v.error.message}`, {
+        error: v.error.code,
+      });
     const m = v.value;
+    const about = { version: formatVersion(m.version), hardwareId: m.hardwareId };
     if (m.hardwareId !== known.hardwareId)
-      throw new UpdateRefused(
+      throw this.#refuse(
+        device,
         'hardware_mismatch',
         `the image is for ${m.hardwareId}; 0x${hex(device)} is ${known.hardwareId}`,
+        about,
       );
-    if (m.size !== image.image.length || !sameBytes(m.sha256, sha256Digest(image.image)))
-      throw new UpdateRefused('hash_mismatch', 'the image bytes are not the ones the manifest signs');
+    if (m.size !== image.image.length)
+      throw this.#refuse(
+        device,
+        'size_mismatch',
+        image.image.length > m.size
+          ? `${image.image.length} bytes offered, the manifest signs ${m.size}: nothing beyond it is sent`
+          : `${image.image.length} bytes offered, the manifest signs ${m.size}`,
+        { ...about, offered: image.image.length, size: m.size },
+      );
+    if (!sameBytes(m.sha256, sha256Digest(image.image)))
+      throw this.#refuse(
+        device,
+        'hash_mismatch',
+        'the image bytes are not the ones the manifest signs',
+        about,
+      );
+    if (m.kind === 0 && known.securityCounter !== undefined && m.securityCounter < known.securityCounter)
+      throw this.#refuse(
+        device,
+        'rollback',
+        `security counter ${m.securityCounter} is below the running image's ${known.securityCounter} (no override)`,
+        { ...about, securityCounter: m.securityCounter, running: known.securityCounter },
+      );
     const running = m.kind === 1 ? known.bootloaderVersion : known.firmwareVersion;
     if (compareVersions(m.version, running) <= 0) {
       if (!options.allowDowngrade)
-        throw new UpdateRefused(
+        throw this.#refuse(
+          device,
           'downgrade_rejected',
           `0x${hex(device)} runs ${formatVersion(running)}; ${formatVersion(m.version)} is not newer (allow a downgrade explicitly)`,
+          { ...about, running: formatVersion(running) },
         );
       this.#d.journal(
         'update.downgrade',
@@ -139,6 +194,9 @@ export class UpdateManager {
         mtu: known.mtu,
         ackBatch: known.ackBatch,
         ...(options.trialMs !== undefined ? { trialUs: options.trialMs * 1000 } : {}),
+        ...(this.#stall
+          ? { stallUs: this.#stall.stallMs * 1000, minProgressBytes: this.#stall.minProgressBytes }
+          : {}),
         // 1 KiB on every bus: CAN controllers repeat bad frames, and byte-stream receivers repair the
         // single flipped bit that spoils nine in ten bad frames (spec §6), so that a 1 KiB chunk now
         // loses to 1e-5 bit errors about one time in a hundred and beats 512 bytes by its header.
@@ -272,7 +330,13 @@ export class UpdateManager {
       const p = r.transfer.progress();
       this.#d.journal(`update.${e.phase}`, severity, `${who}: ${phaseText(e.phase)}: ${e.detail}`, {
         device: r.device,
-        data: { phase: e.phase, acked: p.acked, size: p.size, detail: e.detail },
+        data: {
+          phase: e.phase,
+          acked: p.acked,
+          size: p.size,
+          detail: e.detail,
+          ...(e.reason ? { reason: e.reason } : {}),
+        },
       });
     } else if (e.kind === 'resumed') {
       this.#d.journal(

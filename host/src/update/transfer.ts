@@ -41,6 +41,15 @@ export interface TransferConfig {
   readonly reopenAfter?: number;
   /** …and before the update fails (it stays resumable) (default 20). */
   readonly giveUpAfter?: number;
+  /**
+   * Slow retrieval / freeze bound (docs/updates.md "Stalls"): until the image is verified, every
+   * `stallUs` must see `minProgressBytes` acknowledged (or the rest of the image) or the next phase
+   * reached; otherwise the update fails as `stalled` and stays resumable. A device that acknowledges a
+   * chunk just before each timeout would keep the timeouts above from ever counting up; this cannot be
+   * gamed that way. Defaults 120 s and 32 KiB (273 B/s: lower it for lines slower than 9600 baud).
+   */
+  readonly stallUs?: number;
+  readonly minProgressBytes?: number;
 }
 
 export type UpdatePhase =
@@ -73,8 +82,19 @@ export type TransferInput =
   | { readonly type: 'cancel' }
   | { readonly type: 'tick' };
 
+/**
+ * Why an update failed, for machines (the journal's `data.reason`): the device's own error code as
+ * `device:<code>` when it refused, `stalled` for the progress bound, `timeout` when it stopped answering.
+ */
+export type FailureReason = 'stalled' | 'timeout' | 'boot' | 'trial' | 'protocol' | `device:${string}`;
+
 export type TransferEvent =
-  | { readonly kind: 'phase'; readonly phase: UpdatePhase; readonly detail: string }
+  | {
+      readonly kind: 'phase';
+      readonly phase: UpdatePhase;
+      readonly detail: string;
+      readonly reason?: FailureReason;
+    }
   | { readonly kind: 'resumed'; readonly fromBytes: number }
   | { readonly kind: 'retransmit'; readonly chunks: number; readonly why: 'gap' | 'timeout' };
 
@@ -115,6 +135,9 @@ const RESET_IF_SILENT_US = 3_000_000;
 /** What a busy host (event loop, scheduler, USB) can add to a round trip: the window covers it too. */
 const HOST_JITTER_US = 20_000;
 
+/** In their order: the progress bound's "next phase". */
+const WATCHED_PHASES: readonly UpdatePhase[] = ['probe', 'begin', 'transfer', 'verify'];
+
 export class UpdateTransfer {
   readonly #c: Required<TransferConfig>;
   readonly #img: UpdateImage;
@@ -151,6 +174,10 @@ export class UpdateTransfer {
   #finishedUs: number | null = null;
   #transferEndedUs: number | null = null;
   #deadline: number | null = null;
+  /** Progress watchdog (config stallUs): the window started at this time, phase and acked count. */
+  #watchFromUs = 0;
+  #watchPhase: UpdatePhase = 'probe';
+  #watchAcked = 0;
   #requestInFlight: RequestKind | null = null;
   #busyRetries = 0;
 
@@ -164,6 +191,8 @@ export class UpdateTransfer {
       bootTimeoutUs: 30_000_000,
       reopenAfter: 4,
       giveUpAfter: 20,
+      stallUs: 120_000_000,
+      minProgressBytes: 32768,
       ...config,
     };
     // Within the route's MTU and the configured size even before the device tells its own limit.
@@ -208,6 +237,7 @@ export class UpdateTransfer {
     switch (input.type) {
       case 'start':
         this.#startedUs = nowUs;
+        this.#watchFromUs = nowUs;
         this.#probe(out);
         break;
       case 'answer':
@@ -244,7 +274,38 @@ export class UpdateTransfer {
         this.#onTick(out, nowUs);
         break;
     }
+    this.#watch(out, nowUs);
     return this.#output(out, nowUs);
+  }
+
+  /** Phases the progress bound covers: after VERIFY the phases have deadlines of their own. */
+  #watched(): boolean {
+    return WATCHED_PHASES.includes(this.#phase);
+  }
+
+  /** The slow retrieval / freeze bound (config stallUs, minProgressBytes). */
+  #watch(out: Out, nowUs: number): void {
+    if (this.finished || !this.#watched()) return;
+    const need = Math.min(this.#c.minProgressBytes, this.#img.manifest.size - this.#watchAcked);
+    // Only a phase further on counts: reopening the session (transfer → begin → transfer) is no progress.
+    const further = WATCHED_PHASES.indexOf(this.#phase) > WATCHED_PHASES.indexOf(this.#watchPhase);
+    if (further || this.#acked - this.#watchAcked >= Math.max(1, need)) {
+      this.#watchFromUs = nowUs;
+      this.#watchPhase = this.#phase;
+      this.#watchAcked = this.#acked;
+      return;
+    }
+    if (nowUs < this.#watchFromUs + this.#c.stallUs) return;
+    const moved = this.#acked - this.#watchAcked;
+    this.#finish(
+      out,
+      'failed',
+      `stalled (slow retrieval or freeze): ${moved} bytes acknowledged and still in ${this.#phase} after ${
+        this.#c.stallUs / 1e6
+      } s, the bound is ${need} bytes or the next phase; resumable`,
+      nowUs,
+      'stalled',
+    );
   }
 
   // ── answers ──────────────────────────────────────────────────────────────────────────────────
@@ -274,6 +335,7 @@ export class UpdateTransfer {
         'failed',
         `${request} refused: ${code}${m.body.message ? ` (${m.body.message})` : ''}`,
         nowUs,
+        `device:${code}`,
       );
       return;
     }
@@ -294,13 +356,19 @@ export class UpdateTransfer {
           this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#c.session } });
         } else if (m.body.state === UpdateState.failed) {
           const code = enumName(ErrorCode, m.body.error ?? ErrorCode.internal);
-          this.#finish(out, 'failed', `the device refused the stored image: ${code}`, nowUs);
+          this.#finish(
+            out,
+            'failed',
+            `the device refused the stored image: ${code}`,
+            nowUs,
+            `device:${code}`,
+          );
         } else if (this.#busyRetries++ < 100) {
           // Still checking (a long image): ask again shortly, for at most 20 s.
           this.#deadline = nowUs + 200_000;
           this.#retryRequest = 'verify';
         } else {
-          this.#finish(out, 'failed', 'the device did not finish checking the image', nowUs);
+          this.#finish(out, 'failed', 'the device did not finish checking the image', nowUs, 'timeout');
         }
         return;
       case 'activate':
@@ -321,7 +389,7 @@ export class UpdateTransfer {
       case 'abort':
         return;
     }
-    this.#finish(out, 'failed', `unexpected answer ${m.type} to ${request}`, nowUs);
+    this.#finish(out, 'failed', `unexpected answer ${m.type} to ${request}`, nowUs, 'protocol');
   }
 
   #retryRequest: RequestKind | null = null;
@@ -339,13 +407,19 @@ export class UpdateTransfer {
       case 'abort':
         if (this.#phase === 'confirm' && this.#timeouts++ < 5) this.#confirm(out);
         else if (this.#phase === 'confirm')
-          this.#finish(out, 'failed', `no answer to CONFIRM (${reason})`, nowUs);
+          this.#finish(out, 'failed', `no answer to CONFIRM (${reason})`, nowUs, 'timeout');
         return;
       default:
         // The link lost it or the device is away (reset, power cut): ask again a little later; the
         // device's resume point makes a repeated BEGIN cheap.
         if (++this.#timeouts > this.#c.giveUpAfter) {
-          this.#finish(out, 'failed', `${request}: ${reason} (${this.#timeouts} times); resumable`, nowUs);
+          this.#finish(
+            out,
+            'failed',
+            `${request}: ${reason} (${this.#timeouts} times); resumable`,
+            nowUs,
+            'timeout',
+          );
           return;
         }
         this.#deadline = nowUs + 500_000;
@@ -383,12 +457,8 @@ export class UpdateTransfer {
 
   #onBeginStatus(out: Out, b: Extract<Message, { type: 'update_status' }>['body'], nowUs: number): void {
     if (b.state === UpdateState.failed) {
-      this.#finish(
-        out,
-        'failed',
-        `the device failed the session: ${enumName(ErrorCode, b.error ?? 0)}`,
-        nowUs,
-      );
+      const code = enumName(ErrorCode, b.error ?? 0);
+      this.#finish(out, 'failed', `the device failed the session: ${code}`, nowUs, `device:${code}`);
       return;
     }
     const received = Math.min(b.received ?? 0, this.#img.manifest.size);
@@ -531,7 +601,13 @@ export class UpdateTransfer {
   #onTransferTimeout(out: Out, nowUs: number): void {
     this.#timeouts++;
     if (this.#timeouts > this.#c.giveUpAfter) {
-      this.#finish(out, 'failed', `no progress after ${this.#timeouts} timeouts; resumable`, nowUs);
+      this.#finish(
+        out,
+        'failed',
+        `no progress after ${this.#timeouts} timeouts; resumable`,
+        nowUs,
+        'timeout',
+      );
       return;
     }
     if (this.#timeouts % this.#c.reopenAfter === 0) {
@@ -641,12 +717,12 @@ export class UpdateTransfer {
         return;
       }
       if (this.#phase === 'boot_wait') {
-        this.#finish(out, 'failed', 'the device did not come back after activation', nowUs);
+        this.#finish(out, 'failed', 'the device did not come back after activation', nowUs, 'boot');
         return;
       }
       if (this.#phase === 'trial') {
         if (this.#detail) {
-          this.#finish(out, 'failed', `${this.#detail}; not confirmed`, nowUs);
+          this.#finish(out, 'failed', `${this.#detail}; not confirmed`, nowUs, 'trial');
           return;
         }
         this.#confirm(out);
@@ -681,19 +757,23 @@ export class UpdateTransfer {
     out.events.push({ kind: 'phase', phase, detail });
   }
 
-  #finish(out: Out, phase: UpdatePhase, detail: string, nowUs: number): void {
+  #finish(out: Out, phase: UpdatePhase, detail: string, nowUs: number, reason?: FailureReason): void {
     this.#phase = phase;
     this.#detail = detail;
     this.#finishedUs = nowUs;
     this.#deadline = null;
     this.#retryRequest = null;
-    out.events.push({ kind: 'phase', phase, detail });
+    out.events.push({ kind: 'phase', phase, detail, ...(reason ? { reason } : {}) });
   }
 
   #output(out: Out, nowUs: number): TransferOutput {
     let wakeAt: number | undefined;
     if (!this.finished) {
       if (this.#deadline !== null) wakeAt = this.#deadline;
+      if (this.#watched()) {
+        const t = this.#watchFromUs + this.#c.stallUs;
+        wakeAt = wakeAt === undefined ? t : Math.min(wakeAt, t);
+      }
       if (this.#phase === 'transfer' && this.#requestInFlight === null) {
         const t = this.#lastProgressUs + this.#rtoUs();
         wakeAt = wakeAt === undefined ? t : Math.min(wakeAt, t);

@@ -133,9 +133,10 @@ typedef struct {
 static uint16_t check_envelope(mcubus_dev_t *d, const uint8_t *env, size_t n, manifest_t *m) {
   const uint8_t *man, *sig;
   size_t man_len, sig_len;
-  if (mcubus_cbor_check(env, n) != MCUBUS_E_OK || !mcubus_cbor_map_bytes(env, n, 1, &man, &man_len) ||
-      !mcubus_cbor_map_bytes(env, n, 2, &sig, &sig_len) || sig_len != 64)
+  if (mcubus_cbor_check(env, n) != MCUBUS_E_OK || !mcubus_cbor_map_bytes(env, n, 1, &man, &man_len))
     return MCUBUS_EC_BAD_REQUEST;
+  /* no signature, or not an Ed25519 one: an unsigned image, named as such (not a bad request) */
+  if (!mcubus_cbor_map_bytes(env, n, 2, &sig, &sig_len) || sig_len != 64) return MCUBUS_EC_SIGNATURE_INVALID;
   if (!d->port.ed25519_verify) return MCUBUS_EC_NOT_SUPPORTED;
   if (!d->port.ed25519_verify(d->port.ctx, sig, man, man_len, d->id.trusted_key)) return MCUBUS_EC_SIGNATURE_INVALID;
   /* only now is the manifest itself read */
