@@ -1,4 +1,4 @@
-import { ErrorCode, type Message } from '@mcubus/protocol';
+import { decodeEnvelope, ErrorCode, encodeCbor, type Message } from '@mcubus/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { provisionBootState, provisionSlot } from '../src/boot/index.js';
 import { slotCapacity, slotImageOffset } from '../src/flash/index.js';
@@ -19,6 +19,12 @@ import {
 } from './support/update-rig.js';
 
 type Rig = ReturnType<typeof rig>;
+
+function decodeEnvelopeOrThrow(envelope: Uint8Array): Uint8Array {
+  const e = decodeEnvelope(envelope);
+  if (!e.ok) throw new Error(e.error.message);
+  return e.value.manifest;
+}
 const texts = (r: Rig) => r.logs.map((l) => l.text);
 
 describe('update receiver: every refusal is a device log line', () => {
@@ -29,6 +35,16 @@ describe('update receiver: every refusal is a device log line', () => {
       'a foreign signature',
       (r) => r.begin(appImage([2, 0, 0], { key: 'stranger' })),
       'signature_invalid: key id dbc298251c51321b is not among the 1 trusted key(s)',
+    ],
+    [
+      'an envelope without its signature (unsigned)',
+      (r) => r.begin(img, 7, { manifest: encodeCbor(new Map([[1, decodeEnvelopeOrThrow(img.envelope)]])) }),
+      'signature_invalid: signed_manifest: required field signature (key 2) is missing',
+    ],
+    [
+      'an envelope without manifest bytes',
+      (r) => r.begin(img, 7, { manifest: encodeCbor(new Map([[2, new Uint8Array(64)]])) }),
+      'bad_request: signed_manifest: required field manifest (key 1) is missing',
     ],
     [
       'another hardware id',

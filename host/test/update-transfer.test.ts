@@ -219,6 +219,32 @@ describe('UpdateTransfer', () => {
     expect(t.progress().detail).toMatch(/confirm refused/);
   });
 
+  it('confirms the slot the test image booted from; a device that reverted meanwhile is rolled back', () => {
+    // Soak seed 2: a power cut tore CONFIRM's boot-state write, the bootloader reverted, the HELLO was
+    // lost, and CONFIRM's retry was answered "already confirmed" by the old image: reported done.
+    const t = transfer({ trialUs: 1_000_000 });
+    opened(t);
+    t.handle(ack(SIZE), 50_000);
+    t.handle({ type: 'answer', request: 'verify', message: status({ state: UpdateState.verified }) }, 60_000);
+    t.handle({ type: 'answer', request: 'activate', message: { type: 'ok', body: {} } }, 70_000);
+    const hello = {
+      firmwareVersion: [2, 0, 0],
+      bootloaderVersion: [1, 0, 0],
+      slots: [
+        { index: 0, version: [1, 0, 0], flags: 2 | 8 },
+        { index: 1, version: [2, 0, 0], flags: 1 | 4 | 8 },
+      ],
+    } as unknown as Extract<Message, { type: 'hello' }>['body'];
+    t.handle({ type: 'hello', body: hello }, 100_000);
+    const confirm = t.handle({ type: 'tick' }, 1_100_000);
+    expect(confirm.requests.map((r) => r.message)).toEqual([{ type: 'update_confirm', body: { slot: 1 } }]);
+    t.handle(
+      { type: 'answer', request: 'confirm', message: { type: 'error', body: { code: 9, detail: 0 } } },
+      1_200_000,
+    );
+    expect(t.progress().phase).toBe('rolled_back');
+  });
+
   it('asks for the status again when its answer is lost, with chunks that fit the route from the start', () => {
     const t = new UpdateTransfer(
       { image, envelope: new Uint8Array([1]), manifest },

@@ -167,6 +167,8 @@ async function throughCompromisedGateway(
 ): Promise<{
   view: UpdateView;
   t0: number;
+  /** When the host sent each UPDATE_BEGIN (its update.begin entries), and for which session. */
+  begins: { atS: number; session: string }[];
   deviceLog: { atS: number; e: EventView }[];
   failed?: { atS: number; e: EventView };
 }> {
@@ -182,9 +184,19 @@ async function throughCompromisedGateway(
   return {
     view,
     t0,
+    begins: mine
+      .filter((x) => x.e.kind === 'update.begin')
+      .map((x) => ({ atS: x.atS, session: /opening session (\d+)/.exec(x.e.message)?.[1] ?? '?' })),
     deviceLog: mine.filter((x) => x.e.kind === 'device.log' && /update (refused|stalled)/.test(x.e.message)),
     ...(failed ? { failed } : {}),
   };
+}
+
+/** When the session open at `atS` was first begun (a BEGIN again after timeouts keeps it). */
+function sessionStart(begins: { atS: number; session: string }[], atS: number, t0: number): number {
+  const before = begins.filter((b) => b.atS <= atS);
+  const last = before.at(-1);
+  return before.find((b) => b.session === last?.session)?.atS ?? t0;
 }
 
 const reasonOf = (e: EventView | undefined) =>
@@ -205,7 +217,8 @@ function deviceSide(
     outcome: log && ok ? 'detected' : 'missed',
     code,
     event: log ? `device.log: ${log.e.message}` : '(no device log)',
-    afterS: log ? log.atS - r.t0 : Number.NaN,
+    // From the start of the session it ended: the host opens a new one when it changes the chunk size.
+    afterS: log ? log.atS - sessionStart(r.begins, log.atS, r.t0) : Number.NaN,
     ...(boundS !== undefined ? { boundS } : {}),
     note: `update ${r.view.phase}${r.failed ? ` (reason ${reasonOf(r.failed.e)})` : ''}; ${r.view.acked}/${r.view.size} bytes acknowledged`,
   };

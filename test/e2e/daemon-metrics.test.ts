@@ -181,8 +181,10 @@ describe('Prometheus metrics on the simulated reference board', () => {
       expect(sampleValue(m, 'mcubus_device_clock_synced', { device })).toBe(1);
       const bound = sampleValue(m, 'mcubus_device_clock_bound_seconds', { device });
       expect(Number.isFinite(bound) && bound > 0, `${device} bound ${bound}`).toBe(true);
-      // Microseconds, not milliseconds: the alignment is that good on the simulated board.
-      expect(bound).toBeLessThan(100e-6);
+      // Microseconds, not milliseconds: the alignment is that good on the simulated board — plus, for
+      // the Modbus slave, the RTU line's asymmetry allowance (t3.5 / 2 = 1003 µs at 19 200 baud,
+      // docs/time.md), which no number of exchanges can remove.
+      expect(bound).toBeLessThan(device === '0x30' ? 1003e-6 + 100e-6 : 100e-6);
       expect(sampleValue(m, 'mcubus_device_reset_count', { device })).toBe(0);
     }
     // Requests to the nodes behind the gateway cross UART and CAN both ways: slower than the gateway's.

@@ -10,6 +10,7 @@ const run = (seed: number, over: Partial<SoakReport> = {}): SoakReport => ({
   time: { samples: 100, contained: 100 },
   updatesDone: 3,
   campaignItems: { done: 3, failed: 1 },
+  failureReasons: { 'device:flash_error': 1 },
   violations: [],
   ...over,
 });
@@ -23,7 +24,7 @@ describe('soak report', () => {
     const r = run(7, { violations: [{ invariant: 'health', atMs: 159_120, detail: 'node-b is up' }] });
     expect(formatReport(r).split('\n')).toEqual([
       'seed 7 reference 0.1 h: faults crash 1, hang 2; updates done 3; campaign items done 3, failed 1; ' +
-        'time bound 100/100; violations 1',
+        'update failures by reason device:flash_error 1; time bound 100/100; violations 1',
       '  VIOLATION health at 159.1 s: node-b is up',
       '  replay: npm run soak -- --seed 7 --hours 0.1 --board reference',
     ]);

@@ -12,6 +12,8 @@ export interface SoakReport {
   readonly updatesDone: number;
   /** Campaign items by their state at the end of the run. */
   readonly campaignItems: Readonly<Record<string, number>>;
+  /** Failed updates by their journal `data.reason` (device:<code>, stalled, timeout, boot, trial…). */
+  readonly failureReasons: Readonly<Record<string, number>>;
   readonly violations: readonly Violation[];
 }
 
@@ -28,12 +30,14 @@ export function summarize(reports: readonly SoakReport[]) {
   const faults: Record<string, number> = {};
   const checks: Record<string, number> = {};
   const campaignItems: Record<string, number> = {};
+  const failureReasons: Record<string, number> = {};
   let samples = 0;
   let contained = 0;
   for (const r of reports) {
     add(faults, r.faults);
     add(checks, r.checks);
     add(campaignItems, r.campaignItems);
+    add(failureReasons, r.failureReasons);
     samples += r.time.samples;
     contained += r.time.contained;
   }
@@ -46,6 +50,7 @@ export function summarize(reports: readonly SoakReport[]) {
     time: { samples, contained },
     updatesDone: reports.reduce((s, r) => s + r.updatesDone, 0),
     campaignItems,
+    failureReasons,
     violations: reports.flatMap((r) => r.violations.map((v) => ({ ...v, seed: r.seed, board: r.board }))),
   };
 }
@@ -60,7 +65,7 @@ const fmt = (o: Readonly<Record<string, number>>) =>
 export function formatReport(r: SoakReport): string {
   const lines = [
     `seed ${r.seed} ${r.board} ${r.hours} h: faults ${fmt(r.faults)}; updates done ${r.updatesDone}; ` +
-      `campaign items ${fmt(r.campaignItems)}; time bound ${r.time.contained}/${r.time.samples}; violations ${r.violations.length}`,
+      `campaign items ${fmt(r.campaignItems)}; update failures by reason ${fmt(r.failureReasons) || 'none'}; time bound ${r.time.contained}/${r.time.samples}; violations ${r.violations.length}`,
   ];
   for (const v of r.violations)
     lines.push(
@@ -77,6 +82,7 @@ export function formatSummary(s: ReturnType<typeof summarize>): string {
     `invariant checks: ${fmt(s.checks)}`,
     `updates done (hash checked): ${s.updatesDone}`,
     `campaign items at the end: ${fmt(s.campaignItems)}`,
+    `update failures by reason: ${fmt(s.failureReasons) || 'none'}`,
     `time bound held: ${s.time.contained}/${s.time.samples}`,
     `violations: ${s.violations.length}`,
   ].join('\n');

@@ -89,6 +89,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let updatesDone = 0;
   // Campaign items by their state at the end (done, failed after retries, still running, …).
   const campaignItems: Record<string, number> = {};
+  const failureReasons: Record<string, number> = {};
 
   const startCampaign = (minor: number) => {
     if (d.daemon.campaigns().some((c) => c.state === 'running')) return count('campaign_skipped');
@@ -186,7 +187,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     for (const mcu of board.mcus.values()) {
       if (mcu.state !== 'running') continue;
       const r = ts.hostOf(mcu.address, mcu.clock.readUs(board.sim.now), nowUs);
-      if (r) checker.timeSample(Math.abs(r.hostUs - nowUs), r.boundUs);
+      if (!r) continue;
+      checker.timeSample(Math.abs(r.hostUs - nowUs), r.boundUs);
+      if (process.env.SOAK_TIME_MISSES && Math.abs(r.hostUs - nowUs) > r.boundUs)
+        console.error(
+          `${(nowUs / 1e6).toFixed(1)} s ${mcu.name}: error ${Math.round(Math.abs(r.hostUs - nowUs))} µs > bound ${Math.round(r.boundUs)} µs`,
+          JSON.stringify(d.daemon.time().find((t) => t.address === mcu.address)),
+        );
     }
   };
 
@@ -216,6 +223,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
     for (const c of d.daemon.campaigns())
       for (const item of c.items) campaignItems[item.state] = (campaignItems[item.state] ?? 0) + 1;
+    // Why updates failed, from the journal (every daemon of the run wrote to the same one).
+    const traced = process.env.SOAK_JOURNAL ? Number(process.env.SOAK_JOURNAL) : null;
+    for (const e of d.daemon.events({ limit: 1_000_000 }).reverse())
+      if (e.device === traced)
+        console.error(`${((e.atMs - Date.UTC(2026, 0, 1)) / 1000).toFixed(1)} ${e.kind} ${e.message}`);
+    for (const e of d.daemon.events({ limit: 1_000_000 }))
+      if (e.kind === 'update.failed') {
+        const reason = String((e.data as { reason?: string } | undefined)?.reason ?? 'unknown');
+        failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+        if (process.env.SOAK_FAILURES) console.error(`${(e.atMs / 1000).toFixed(1)} ${e.message}`);
+      }
     finalChecks(board, d.daemon, checker, nowMs());
     checkJournal();
     checker.finish(nowMs());
@@ -233,6 +251,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     time: checker.timeShare,
     updatesDone,
     campaignItems,
+    failureReasons,
     violations: checker.violations,
   };
 }

@@ -241,7 +241,10 @@ export class UpdateReceiver {
     if (!verified.ok) {
       // An envelope without its signature (or with a malformed one) is an unsigned image: named as
       // such, not as a bad request. Garbage, or a signed manifest that is itself malformed, is not.
-      const unsigned = verified.error.code === 'schema' && verified.error.at.startsWith('signed_manifest');
+      const unsigned =
+        verified.error.code === 'schema' &&
+        verified.error.at.startsWith('signed_manifest') &&
+        /signature/.test(`${verified.error.at} ${verified.error.message}`);
       const code =
         (verified.error.code === 'bad_cbor' || verified.error.code === 'schema') && !unsigned
           ? 'bad_request'

@@ -226,9 +226,13 @@ export class Daemon implements DaemonApi {
         if (!r) return undefined;
         if (kind === 1) return { version: r.bootloaderVersion, confirmed: true };
         // HELLO slot flags: 1 active, 2 confirmed.
-        const slots = (r.hello as { slots?: { flags: number }[] }).slots ?? [];
-        const active = slots.find((s) => (s.flags & 1) !== 0);
-        return { version: r.firmwareVersion, confirmed: active ? (active.flags & 2) !== 0 : true };
+        const slots = (r.hello as { slots?: { index: number; flags: number }[] }).slots ?? [];
+        const active = slots.find((s) => s.index < 2 && (s.flags & 1) !== 0);
+        return {
+          version: r.firmwareVersion,
+          confirmed: active ? (active.flags & 2) !== 0 : true,
+          ...(active ? { slot: active.index } : {}),
+        };
       },
       identify: async (device) => {
         // The answer's HELLO updates the registry (#onLinkEvent) before this resolves.
@@ -238,8 +242,9 @@ export class Daemon implements DaemonApi {
           body: period !== undefined ? { heartbeatPeriodMs: period } : {},
         });
       },
-      confirm: async (device) => {
-        const e = await this.#request(device, { type: 'update_confirm', body: {} });
+      confirm: async (device, slot) => {
+        const body = slot !== undefined ? { slot } : {};
+        const e = await this.#request(device, { type: 'update_confirm', body });
         return e.type === 'answer' && e.message.type === 'ok';
       },
       update: (device, image, opts) => this.update(device, image, opts),
@@ -382,14 +387,19 @@ export class Daemon implements DaemonApi {
           { device: h.src, bus: t.name, via: changed.via, hops: changed.hops },
           'route learned',
         );
-        // The registry keeps the route with the identity: ask again so both stay in step.
-        const known = this.#known.get(h.src);
-        if (
-          known &&
-          (known.bus !== changed.bus || known.via !== changed.via || known.hops !== changed.hops)
-        ) {
-          this.#identify(h.src);
-        }
+      }
+      // The registry keeps the route with the identity: ask again so both stay in step — on every frame
+      // that still shows a route other than the registry's, not only when it changes: an IDENTIFY lost
+      // or still in flight when the route changed back left a wrong route (and a gateway-timed node
+      // timed as direct) for 20 minutes (found by the soak, seed 1 on the large board).
+      const known = this.#known.get(h.src);
+      const route = this.#router.lookup(h.src);
+      if (
+        known &&
+        route &&
+        (known.bus !== route.bus || known.via !== route.via || known.hops !== route.hops)
+      ) {
+        this.#identify(h.src);
       }
       // Nodes heard before their gateway got their gateway filled in: refresh their registry entries.
       for (const address of this.#router.takeFilled()) if (this.#known.has(address)) this.#identify(address);
@@ -554,6 +564,7 @@ export class Daemon implements DaemonApi {
           counterBits: hello.clock?.counterBits ?? 64,
           via: route?.via ?? null,
           rebooted: booted,
+          asymmetryUs: this.#transports.get(route?.bus ?? bus)?.timeAsymmetryUs ?? 0,
         },
         this.#o.runtime.nowUs(),
       ),

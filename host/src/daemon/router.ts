@@ -54,6 +54,11 @@ export class HostRouter {
   learn(src: number, ttl: number, bus: string, linkFrom: number | undefined): HostRoute | null {
     const current = this.#routes.get(src);
     if (current?.pinned) return null;
+    // The CRC leaves TTL out (gateways change it), so a line bit error there passes every check: a TTL
+    // above the one every sender starts with, or 0 (never forwarded), is such an error — learning from
+    // it made a node behind a gateway look directly attached, and every other node's gateway unknown
+    // (found by the soak, seed 1 on the large board).
+    if (ttl > DEFAULT_TTL || ttl === 0) return null;
     const hops = Math.max(0, DEFAULT_TTL - ttl);
     let next: HostRoute;
     if (hops === 0) {

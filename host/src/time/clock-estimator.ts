@@ -376,13 +376,27 @@ export class ClockEstimator {
     return m.offsetUs + m.skew * (hostUs - m.at);
   }
 
-  /** Error bound (µs) of the mapping at host time t. */
+  /** Error bound (µs) of the mapping at host time t, the path's asymmetry allowance included. */
   boundAt(hostUs: number): number {
     const m = this.#mapping;
     if (!m) return Number.POSITIVE_INFINITY;
     const dt = Math.abs(hostUs - m.at);
-    return m.boundUs + m.boundGrowth * dt + m.wanderUs * (dt / 1e6) ** 1.5;
+    return m.boundUs + this.#asymmetryUs + m.boundGrowth * dt + m.wanderUs * (dt / 1e6) ** 1.5;
   }
+
+  /**
+   * What the path's quickest exchanges may still get wrong (FrameTransport.timeAsymmetryUs, µs):
+   * added to every bound, but not to what paces the exchanges — more of them cannot shrink it.
+   */
+  get asymmetryUs(): number {
+    return this.#asymmetryUs;
+  }
+
+  set asymmetryUs(us: number) {
+    this.#asymmetryUs = Math.max(0, us);
+  }
+
+  #asymmetryUs = 0;
 
   /** Unwrapped device time at host time t. */
   deviceAt(hostUs: number): number {

@@ -16,6 +16,13 @@ export interface FrameTransport {
    * polls). Window sizing keeps at least this many in flight. Absent: 1.
    */
   readonly ackBatch?: number;
+  /**
+   * How far (µs) the time-sync offset can be off even on the quickest exchange, because the path's
+   * minimum delays differ in a way no stamp sees (Modbus RTU: a slave knows that a request has ended
+   * only after 3.5 characters of silence; the master reads the answer's end from its length). The
+   * clock estimator adds it to its bound. Absent: 0 (a symmetric floor).
+   */
+  readonly timeAsymmetryUs?: number;
   /** Opens the port(s); resolves when usable, rejects with a TransportError (missing port, bad config). */
   start(): Promise<void>;
   /**

@@ -53,14 +53,17 @@ export interface CampaignHost {
   /** Route facts of a known device. */
   route(device: number): { bus: string; via: number | null; hops: number } | undefined;
   /** The version the device runs, and whether it is confirmed (an application in test mode is not). */
-  running(device: number, kind: 0 | 1): { version: string; confirmed: boolean } | undefined;
+  running(device: number, kind: 0 | 1): { version: string; confirmed: boolean; slot?: number } | undefined;
   /**
    * Asks the device for a fresh HELLO (IDENTIFY), which updates what `running` says; resolves when it
    * answered or gave up.
    */
   identify?(device: number): Promise<void>;
-  /** Confirms the running test image (UPDATE_CONFIRM); true when the device said OK. */
-  confirm(device: number): Promise<boolean>;
+  /**
+   * Confirms the test image in `slot` (UPDATE_CONFIRM); true when the device said OK. With the slot, a
+   * device that has reverted to its old image meanwhile refuses instead of answering "already confirmed".
+   */
+  confirm(device: number, slot?: number): Promise<boolean>;
   update(
     device: number,
     image: UpdateImage,
@@ -95,6 +98,16 @@ const UNHEARD_RETRIES = 30;
 
 const TERMINAL = new Set(['done', 'failed', 'rolled_back', 'cancelled', 'refused']);
 
+/**
+ * An update that failed for a reason of the path, not of the image — no answers (a gateway
+ * rebooting, a line down), too little progress, no boot seen after activation, the device busy — is
+ * tried again: RETRIES more times, RETRY_AFTER_MS × attempt later, resuming where the device stands
+ * (it is asked first what it runs). A refusal or a rollback is final.
+ */
+export const CAMPAIGN_RETRIES = 3;
+const RETRY_AFTER_MS = 10_000;
+const TRANSIENT = new Set(['timeout', 'stalled', 'boot', 'device:busy', 'device:flash_error']);
+
 export class CampaignRunner {
   readonly #h: CampaignHost;
   /** Campaign id → devices whose update this runner started (and awaits). */
@@ -104,6 +117,8 @@ export class CampaignRunner {
   readonly #resumed = new Set<string>();
   /** Retries of items whose device has not been heard yet, by "campaign:device". */
   readonly #waits = new Map<string, number>();
+  /** `campaign:device` → the attempt an item is on (1 = the first; CAMPAIGN_RETRIES more allowed). */
+  readonly #attempts = new Map<string, number>();
 
   constructor(host: CampaignHost) {
     this.#h = host;
@@ -290,7 +305,7 @@ export class CampaignRunner {
       }
       store.setItem(c.id, item.device, 'running', `running ${want} unconfirmed; confirming`);
       active.add(item.device);
-      void this.#h.confirm(item.device).then((ok) =>
+      void this.#h.confirm(item.device, now.slot).then((ok) =>
         this.#guarded(() => {
           active.delete(item.device);
           if (this.#stopped) return;
@@ -329,10 +344,53 @@ export class CampaignRunner {
       this.#guarded(() => {
         active.delete(item.device);
         if (this.#stopped) return;
+        if (v.phase === 'failed' && v.reason && TRANSIENT.has(v.reason) && this.#retry(c.id, item, v)) return;
         store.setItem(c.id, item.device, v.phase, v.detail);
         this.#kick(c.id);
       }),
     );
+  }
+
+  /**
+   * Schedules another attempt of a failed item, if it has any left; the item keeps its bus (and its
+   * `running` state, so that a daemon restarted meanwhile resumes it) until then.
+   */
+  #retry(id: number, item: CampaignItemRecord, v: UpdateView): boolean {
+    const key = `${id}:${item.device}`;
+    const attempt = (this.#attempts.get(key) ?? 1) + 1;
+    if (attempt > CAMPAIGN_RETRIES + 1) return false;
+    this.#attempts.set(key, attempt);
+    const inMs = RETRY_AFTER_MS * (attempt - 1);
+    const why = `${v.reason}: ${v.detail}`;
+    this.#h.registry.campaigns.setItem(
+      id,
+      item.device,
+      'running',
+      `attempt ${attempt - 1} failed (${why}); attempt ${attempt} of ${CAMPAIGN_RETRIES + 1} in ${inMs / 1000} s`,
+    );
+    this.#h.journal(
+      'campaign.retry',
+      'warning',
+      `campaign ${id}: 0x${item.device.toString(16)} failed (${why}); trying again in ${inMs / 1000} s (attempt ${attempt} of ${CAMPAIGN_RETRIES + 1})`,
+      { device: item.device, data: { campaign: id, attempt, reason: v.reason } },
+    );
+    const active = this.#active.get(id);
+    active?.add(item.device);
+    this.#h.after(inMs, () =>
+      this.#guarded(() => {
+        active?.delete(item.device);
+        if (this.#stopped) return;
+        const c = this.#h.registry.campaigns.get(id);
+        if (c?.state !== 'running') {
+          this.#h.registry.campaigns.setItem(id, item.device, 'cancelled', `cancelled; ${why}`);
+          return;
+        }
+        // Ask the device first, as after a restart: it may have booted the image after all.
+        this.#resumed.add(key);
+        this.#run(c, item, active ?? new Set());
+      }),
+    );
+    return true;
   }
 }
 

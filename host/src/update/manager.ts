@@ -348,6 +348,15 @@ export class UpdateManager {
           data: { fromBytes: e.fromBytes },
         },
       );
+    } else if (e.kind === 'chunk_size') {
+      this.#d.journal(
+        'update.chunk_size',
+        'info',
+        e.to < e.from
+          ? `${who}: half of the ${e.from}-byte chunks were sent again; ${e.to}-byte chunks from here`
+          : `${who}: the path is clean again; ${e.to}-byte chunks from here`,
+        { device: r.device, data: { from: e.from, to: e.to } },
+      );
     }
     // Retransmissions are counted in the progress, not journaled one by one.
   }

@@ -1,4 +1,12 @@
-import { ErrorCode, enumName, type Manifest, type Message, sackChunks, UpdateState } from '@mcubus/protocol';
+import {
+  ErrorCode,
+  enumName,
+  type Manifest,
+  type Message,
+  SlotFlag,
+  sackChunks,
+  UpdateState,
+} from '@mcubus/protocol';
 
 /**
  * One device's firmware (or bootloader) update, host side, sans-IO (docs/updates.md): the daemon
@@ -96,7 +104,8 @@ export type TransferEvent =
       readonly reason?: FailureReason;
     }
   | { readonly kind: 'resumed'; readonly fromBytes: number }
-  | { readonly kind: 'retransmit'; readonly chunks: number; readonly why: 'gap' | 'timeout' };
+  | { readonly kind: 'retransmit'; readonly chunks: number; readonly why: 'gap' | 'timeout' }
+  | { readonly kind: 'chunk_size'; readonly from: number; readonly to: number };
 
 export interface TransferOutput {
   /** Requests to send (each answered, or a no_answer input follows). */
@@ -124,6 +133,8 @@ export interface TransferProgress {
   readonly transferEndedUs: number | null;
   readonly finishedUs: number | null;
   readonly detail: string;
+  /** Why it failed, once it has (the journal's `data.reason`). */
+  readonly reason?: FailureReason;
 }
 
 /** UPDATE_CHUNK framing: 8-byte header, CRC, CBOR map with session, offset and the byte string head. */
@@ -131,6 +142,8 @@ const CHUNK_OVERHEAD = 8 + 4 + 1 + 4 + 6 + 4;
 /** Chunk sizes are multiples of this (every flash write unit we know of divides it). */
 const CHUNK_ALIGN = 16;
 const DEFAULT_CHUNK = 1024;
+/** The smallest chunk #adaptChunk goes down to: 19 classic CAN frames. */
+const MIN_ADAPTED_CHUNK = 128;
 const RESET_IF_SILENT_US = 3_000_000;
 /** What a busy host (event loop, scheduler, USB) can add to a round trip: the window covers it too. */
 const HOST_JITTER_US = 20_000;
@@ -143,7 +156,19 @@ export class UpdateTransfer {
   readonly #img: UpdateImage;
   #phase: UpdatePhase = 'probe';
   #detail = '';
+  #reason: FailureReason | undefined;
   #chunkSize = DEFAULT_CHUNK;
+  /** The largest chunk the route and the device take (#learnLimits); #adaptChunk stays at or below it. */
+  #chunkLimit = DEFAULT_CHUNK;
+  /** Session id: the configured one, a new one each time the chunk size changes. */
+  #session: number;
+  /** Chunk sends and how many were retransmissions since the chunk size was last set, and the run of
+   * first sends since the last retransmission (#adaptChunk). */
+  #adaptSends = 0;
+  #adaptRetx = 0;
+  #cleanRun = 0;
+  /** Bytes of the image sent at least once (a high-water mark, whatever the chunk size). */
+  #sentUpTo = 0;
   /** Chunks in flight: what the device can buffer, and no more than the path needs (#sizeWindow). */
   #window = 8;
   #deviceWindow = 8;
@@ -180,6 +205,12 @@ export class UpdateTransfer {
   #watchAcked = 0;
   #requestInFlight: RequestKind | null = null;
   #busyRetries = 0;
+  /**
+   * The slot the test image booted from (its HELLO): CONFIRM names it, so that a CONFIRM (or its
+   * retransmission) reaching a device whose bootloader has meanwhile reverted is refused instead of
+   * answered "already confirmed" for the old image (found by the soak, seed 2).
+   */
+  #trialSlot: number | null = null;
 
   constructor(image: UpdateImage, config: TransferConfig) {
     this.#img = image;
@@ -197,6 +228,8 @@ export class UpdateTransfer {
     };
     // Within the route's MTU and the configured size even before the device tells its own limit.
     this.#chunkSize = this.#fitChunk(DEFAULT_CHUNK);
+    this.#chunkLimit = this.#chunkSize;
+    this.#session = config.session;
   }
 
   #fitChunk(deviceMax: number): number {
@@ -228,6 +261,7 @@ export class UpdateTransfer {
       transferEndedUs: this.#transferEndedUs,
       finishedUs: this.#finishedUs,
       detail: this.#detail,
+      ...(this.#reason ? { reason: this.#reason } : {}),
     };
   }
 
@@ -266,7 +300,7 @@ export class UpdateTransfer {
         break;
       case 'cancel':
         if (this.#phase === 'transfer' || this.#phase === 'begin' || this.#phase === 'probe') {
-          this.#request(out, 'abort', { type: 'update_abort', body: { session: this.#c.session } });
+          this.#request(out, 'abort', { type: 'update_abort', body: { session: this.#session } });
         }
         this.#finish(out, 'cancelled', 'cancelled by the operator', nowUs);
         break;
@@ -313,6 +347,17 @@ export class UpdateTransfer {
   #onAnswer(out: Out, request: RequestKind, m: Message, nowUs: number): void {
     if (m.type === 'error') {
       const code = enumName(ErrorCode, m.body.code);
+      if (request === 'confirm' && code === 'bad_state') {
+        // The device no longer runs the test image in the slot we confirm: its bootloader reverted
+        // (a reset or power cut during the trial whose HELLO was lost).
+        this.#finish(
+          out,
+          'rolled_back',
+          `the device no longer runs ${this.#img.manifest.version.join('.')} from slot ${this.#trialSlot ?? '?'}: its bootloader reverted`,
+          nowUs,
+        );
+        return;
+      }
       if (code === 'busy' && this.#busyRetries++ < 50) {
         // The device is still checking something: ask again shortly.
         this.#deadline = nowUs + 200_000;
@@ -353,7 +398,7 @@ export class UpdateTransfer {
         if (m.type !== 'update_status') break;
         if (m.body.state === UpdateState.verified) {
           this.#setPhase(out, 'activate', 'image verified (hash and signature); activating');
-          this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#c.session } });
+          this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#session } });
         } else if (m.body.state === UpdateState.failed) {
           const code = enumName(ErrorCode, m.body.error ?? ErrorCode.internal);
           this.#finish(
@@ -434,6 +479,7 @@ export class UpdateTransfer {
 
   #learnLimits(b: Extract<Message, { type: 'update_status' }>['body']): void {
     this.#chunkSize = this.#fitChunk(b.maxChunk ?? DEFAULT_CHUNK);
+    this.#chunkLimit = this.#chunkSize;
     this.#deviceWindow = Math.max(1, Math.min(b.window ?? 8, this.#c.maxWindow));
     this.#window = this.#deviceWindow;
     this.#flashUs = b.flashWriteUs ?? 0;
@@ -441,11 +487,11 @@ export class UpdateTransfer {
 
   #begin(out: Out): void {
     const m = this.#img.manifest;
-    this.#setPhase(out, 'begin', `opening session ${this.#c.session} (${this.#chunkSize}-byte chunks)`);
+    this.#setPhase(out, 'begin', `opening session ${this.#session} (${this.#chunkSize}-byte chunks)`);
     this.#request(out, 'begin', {
       type: 'update_begin',
       body: {
-        session: this.#c.session,
+        session: this.#session,
         kind: m.kind,
         size: m.size,
         sha256: m.sha256,
@@ -498,7 +544,7 @@ export class UpdateTransfer {
     return {
       type: 'update_chunk',
       body: {
-        session: this.#c.session,
+        session: this.#session,
         offset,
         data: this.#img.image.subarray(offset, Math.min(offset + this.#chunkSize, this.#img.manifest.size)),
       },
@@ -517,6 +563,52 @@ export class UpdateTransfer {
     }
     this.#sentAt.set(index, nowUs);
     this.#sentOrder.set(index, ++this.#order);
+    // Loss is what the chunk-size rule weighs: retransmissions against first sends. A chunk sent
+    // again after the session was reopened (the device resumes below what was sent) is neither.
+    const offset = index * this.#chunkSize;
+    const first = !retransmit && offset >= this.#sentUpTo;
+    this.#sentUpTo = Math.max(this.#sentUpTo, offset + bytes);
+    if (retransmit) {
+      this.#adaptSends++;
+      this.#adaptRetx++;
+      this.#cleanRun = 0;
+    } else if (first) {
+      this.#adaptSends++;
+      this.#cleanRun++;
+    }
+  }
+
+  /**
+   * Chunks that are mostly lost get smaller, and grow back once the path is clean: a 1 KiB chunk is
+   * 147 classic CAN frames through ISO-TP, so 1 % of frames dropped loses three chunks in four and the
+   * transfer crawls at a few hundred bytes a second (the soak: 14 KiB in 2 minutes behind a gateway).
+   * Half of ≥ 12 sends being retransmissions halves the chunk (down to 128 bytes); 64 first
+   * sends in a row without one double it (up to the limit). Either way the session is reopened under a
+   * new id — the device resumes at its last persisted point, and chunks of the old size still on the
+   * way are dropped as another session's.
+   */
+  #adaptChunk(out: Out): boolean {
+    if (this.#phase !== 'transfer' || this.#requestInFlight !== null) return false;
+    let size: number;
+    if (
+      this.#adaptSends >= 12 &&
+      this.#adaptRetx * 2 >= this.#adaptSends &&
+      this.#chunkSize > MIN_ADAPTED_CHUNK
+    )
+      size = Math.max(MIN_ADAPTED_CHUNK, Math.floor(this.#chunkSize / 2 / CHUNK_ALIGN) * CHUNK_ALIGN);
+    else if (this.#cleanRun >= 64 && this.#chunkSize < this.#chunkLimit)
+      size = Math.min(this.#chunkLimit, this.#chunkSize * 2);
+    else return false;
+    out.events.push({ kind: 'chunk_size', from: this.#chunkSize, to: size });
+    this.#chunkSize = size;
+    this.#adaptSends = 0;
+    this.#adaptRetx = 0;
+    this.#cleanRun = 0;
+    // The new size gets a fair chance: the timeouts of the old one do not count against it.
+    this.#timeouts = 0;
+    this.#session = (this.#session % 0xfffe) + 1;
+    this.#begin(out);
+    return true;
   }
 
   /**
@@ -547,7 +639,7 @@ export class UpdateTransfer {
   }
 
   #onAck(out: Out, b: Extract<Message, { type: 'update_ack' }>['body'], nowUs: number): void {
-    if (b.session !== this.#c.session || this.#phase !== 'transfer') return;
+    if (b.session !== this.#session || this.#phase !== 'transfer') return;
     const base = Math.floor(b.cumulative / this.#chunkSize);
     if (b.cumulative > this.#acked) {
       // RTT from the newest chunk this ack covers that was sent once (Karn: not a retransmission).
@@ -581,6 +673,7 @@ export class UpdateTransfer {
       this.#verify(out, nowUs);
       return;
     }
+    if (this.#adaptChunk(out)) return;
     // A hole is lost when a chunk sent after its last transmission has arrived (the path keeps
     // order): only then is it sent again — not while it may still be queued or on the wire.
     let newestArrived = 0;
@@ -599,6 +692,7 @@ export class UpdateTransfer {
 
   /** No progress for a while: send the oldest unacknowledged chunks again; reopen after a few. */
   #onTransferTimeout(out: Out, nowUs: number): void {
+    if (this.#adaptChunk(out)) return;
     this.#timeouts++;
     if (this.#timeouts > this.#c.giveUpAfter) {
       this.#finish(
@@ -636,12 +730,13 @@ export class UpdateTransfer {
   #verify(out: Out, nowUs?: number): void {
     if (nowUs !== undefined) this.#transferEndedUs ??= nowUs;
     this.#setPhase(out, 'verify', 'all bytes stored; the device checks hash and signature');
-    this.#request(out, 'verify', { type: 'update_verify', body: { session: this.#c.session } });
+    this.#request(out, 'verify', { type: 'update_verify', body: { session: this.#session } });
   }
 
   #confirm(out: Out): void {
     this.#setPhase(out, 'confirm', 'the new image stayed healthy; confirming');
-    this.#request(out, 'confirm', { type: 'update_confirm', body: {} });
+    const body = this.#trialSlot !== null ? { slot: this.#trialSlot } : {};
+    this.#request(out, 'confirm', { type: 'update_confirm', body });
   }
 
   // ── boot and trial ───────────────────────────────────────────────────────────────────────────
@@ -670,6 +765,8 @@ export class UpdateTransfer {
         this.#finish(out, 'done', `bootloader ${want} running`, nowUs);
         return;
       }
+      const active = (hello.slots ?? []).find((s) => s.index < 2 && (s.flags & SlotFlag.active) !== 0);
+      if (active) this.#trialSlot = active.index;
       if (this.#phase === 'trial' || this.#phase === 'confirm') {
         // A second boot of the test image during its trial: it crashed; the bootloader decides next.
         if (this.#requestInFlight === 'confirm') this.#requestInFlight = null;
@@ -705,7 +802,7 @@ export class UpdateTransfer {
         else if (r === 'begin') this.#begin(out);
         else if (r === 'verify') this.#verify(out);
         else if (r === 'activate')
-          this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#c.session } });
+          this.#request(out, 'activate', { type: 'update_activate', body: { session: this.#session } });
         else if (r === 'confirm') this.#confirm(out);
         else if (r === 'reset') this.#request(out, 'reset', { type: 'reset', body: {} });
         return;
@@ -760,6 +857,7 @@ export class UpdateTransfer {
   #finish(out: Out, phase: UpdatePhase, detail: string, nowUs: number, reason?: FailureReason): void {
     this.#phase = phase;
     this.#detail = detail;
+    this.#reason = reason;
     this.#finishedUs = nowUs;
     this.#deadline = null;
     this.#retryRequest = null;

@@ -5,6 +5,7 @@ import { nowUs, type ReopenPolicy, SerialLine } from '../uart/serial-line.js';
 import { WakeTimer } from '../wake-timer.js';
 import { DEFAULT_BULK_POLL_EVERY, type MasterInput, ModbusTunnelMaster } from './master-core.js';
 import { captureAdus } from './modbus-capture.js';
+import { modbusTimeAsymmetryUs } from './time-asymmetry.js';
 
 /** An mcubus device on the line: its Modbus slave address and its mcubus node address. */
 export interface ModbusDevice {
@@ -61,6 +62,7 @@ export class ModbusTransport implements FrameTransport {
   readonly kind = 'modbus' as const;
   readonly mtu = MODBUS_MTU;
   readonly ackBatch = DEFAULT_BULK_POLL_EVERY;
+  readonly timeAsymmetryUs: number;
   readonly name: string;
   readonly #line: SerialLine;
   readonly #timing: modbus.RtuTiming;
@@ -86,6 +88,7 @@ export class ModbusTransport implements FrameTransport {
     const stopBits = options.stopBits ?? 1;
     const baudRate = options.baudRate ?? 19200;
     this.#timing = modbus.rtuTiming(baudRate, { parity, stopBits });
+    this.timeAsymmetryUs = modbusTimeAsymmetryUs(this.#timing);
     this.#line = new SerialLine(
       { path: options.path, baudRate, dataBits: 8, parity, stopBits },
       {

@@ -12,6 +12,7 @@ import type { Runtime } from '../../daemon/runtime.js';
 import { CaptureTap } from '../capture-tap.js';
 import { DEFAULT_BULK_POLL_EVERY, ModbusTunnelMaster } from '../modbus/master-core.js';
 import { captureAdus } from '../modbus/modbus-capture.js';
+import { modbusTimeAsymmetryUs } from '../modbus/time-asymmetry.js';
 import type { FrameTransport, TransportEvent } from '../transport.js';
 import { tapCanPort, tapUartEndpoint } from './sim-capture.js';
 
@@ -184,6 +185,7 @@ function modbusSimTransport(
     kind: 'modbus',
     mtu: modbus.MAX_TUNNEL_FRAME_LENGTH,
     ackBatch: DEFAULT_BULK_POLL_EVERY,
+    timeAsymmetryUs: modbusTimeAsymmetryUs(timing),
     async start() {
       started = true;
       for (const l of eventListeners) l({ kind: 'open', detail: `simulated Modbus RTU ${port.bus}` });
