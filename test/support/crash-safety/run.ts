@@ -237,7 +237,13 @@ async function checkDevices(client: ApiClient, want: Map<number, { version: stri
   // Nodes first: resetting the gateway cuts the path to them for a moment.
   for (const address of [...want.keys()].sort((a, b) => b - a)) {
     const w = want.get(address)!;
-    const r = await client.request(address, { type: 'reset', body: { target: 0 } }, 2000);
+    // A daemon just restarted (the last kill can land right after the campaign's end) has no route to
+    // a device until it has heard from it: ask until the route is known, then the RESET must answer.
+    let r = await client.request(address, { type: 'reset', body: { target: 0 } }, 2000);
+    for (let i = 0; i < 50 && !r.ok && /never heard from it/.test(r.error ?? ''); i++) {
+      await sleep(100);
+      r = await client.request(address, { type: 'reset', body: { target: 0 } }, 2000);
+    }
     if (!r.ok) problems.push(`0x${hex(address)}: RESET not answered: ${r.error}`);
     await sleep(500);
     const slots = await eventually(
