@@ -1,21 +1,14 @@
-import { buildSack, type Message, sha256Digest, UpdateState } from '@mcubus/protocol';
+import { buildSack, type Message, UpdateState } from '@mcubus/protocol';
 import { describe, expect, it } from 'vitest';
 import { type TransferEvent, type TransferOutput, UpdateTransfer } from '../src/update/transfer.js';
+import { transferImage } from './transfer-image.js';
 
 /**
  * Chunks that are mostly lost get smaller (the soak: 1 KiB chunks are 147 classic CAN frames through
  * ISO-TP, and 1 % of frames dropped lost three in four), and grow back once the path is clean.
  */
 const SIZE = 96 * 1024;
-const image = new Uint8Array(SIZE).map((_, i) => (i * 31) & 0xff);
-const manifest = {
-  hardwareId: 'hw',
-  kind: 0 as const,
-  version: [2, 0, 0],
-  securityCounter: 0,
-  sha256: sha256Digest(image),
-  size: SIZE,
-};
+const { image, manifest } = transferImage(SIZE, 31);
 
 const status = (session: number, received: number): Message => ({
   type: 'update_status',

@@ -1,6 +1,7 @@
-import { ErrorCode, type Message, sha256Digest, UpdateState } from '@mcubus/protocol';
+import { ErrorCode, type Message, UpdateState } from '@mcubus/protocol';
 import { describe, expect, it } from 'vitest';
 import { type TransferEvent, type TransferOutput, UpdateTransfer } from '../src/update/transfer.js';
+import { transferImage } from './transfer-image.js';
 
 /**
  * The slow retrieval / freeze bound of an update (TransferConfig stallUs, minProgressBytes): a device
@@ -8,15 +9,7 @@ import { type TransferEvent, type TransferOutput, UpdateTransfer } from '../src/
  * so only a progress bound ends such an update.
  */
 const SIZE = 256 * 1024;
-const image = new Uint8Array(SIZE).map((_, i) => (i * 13) & 0xff);
-const manifest = {
-  hardwareId: 'hw',
-  kind: 0 as const,
-  version: [2, 0, 0],
-  securityCounter: 0,
-  sha256: sha256Digest(image),
-  size: SIZE,
-};
+const { image, manifest } = transferImage(SIZE, 13);
 const S = 1_000_000;
 
 function transfer(): UpdateTransfer {

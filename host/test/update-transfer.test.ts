@@ -1,17 +1,10 @@
-import { buildSack, type Message, sha256Digest, UpdateState } from '@mcubus/protocol';
+import { buildSack, type Message, UpdateState } from '@mcubus/protocol';
 import { describe, expect, it } from 'vitest';
 import { type TransferOutput, UpdateTransfer } from '../src/update/transfer.js';
+import { transferImage } from './transfer-image.js';
 
 const SIZE = 8 * 1024;
-const image = new Uint8Array(SIZE).map((_, i) => (i * 7) & 0xff);
-const manifest = {
-  hardwareId: 'hw',
-  kind: 0 as const,
-  version: [2, 0, 0],
-  securityCounter: 0,
-  sha256: sha256Digest(image),
-  size: SIZE,
-};
+const { image, manifest } = transferImage(SIZE, 7);
 
 function transfer(overrides: Partial<ConstructorParameters<typeof UpdateTransfer>[1]> = {}) {
   return new UpdateTransfer(
