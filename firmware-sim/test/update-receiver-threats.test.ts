@@ -1,17 +1,14 @@
 import { decodeEnvelope, ErrorCode, encodeCbor, type Message } from '@mcubus/protocol';
 import { describe, expect, it, vi } from 'vitest';
-import { provisionBootState, provisionSlot } from '../src/boot/index.js';
 import { slotCapacity, slotImageOffset } from '../src/flash/index.js';
-import { ms, NS_PER_S, Sim, seconds } from '../src/kernel/index.js';
-import { Mcu } from '../src/mcu/mcu.js';
-import { DEFAULT_RECEIVER_CONFIG, FlashStorage, receiverConfigProblems } from '../src/update/index.js';
+import { ms, NS_PER_S, seconds } from '../src/kernel/index.js';
+import { DEFAULT_RECEIVER_CONFIG, receiverConfigProblems } from '../src/update/index.js';
 import {
   appImage,
   blImage,
+  bootedMcu,
   CHUNK,
-  device,
   errorOf,
-  HW,
   type Img,
   layout,
   rig,
@@ -195,14 +192,7 @@ describe('update receiver: every refusal is a device log line', () => {
   });
 
   it('an MCU sends the lines to the host as LOG events (level 2, module update)', () => {
-    const sim = new Sim(5);
-    const storage = new FlashStorage(sim, { name: 'mcu', device, layout });
-    provisionSlot(storage.flash, layout, 1, 0, blImage([1, 0, 0]));
-    provisionSlot(storage.flash, layout, 0, 0, appImage([1, 0, 0], { sc: 1, slot: 0 }));
-    provisionBootState(storage.flash, layout, { confirmed: 0, minSecurityCounter: 1 });
-    const mcu = new Mcu(sim, { name: 'mcu', address: 0x10, hardwareId: HW, routes: [] }, storage);
-    mcu.powerOn();
-    sim.runFor(ms(500));
+    const { storage, mcu } = bootedMcu({ bl: [1, 0, 0], app: [1, 0, 0], slot: 0, sc: 1 });
     expect(mcu.state).toBe('running');
     const sent = vi.spyOn(mcu, 'send');
     storage.handleUpdate(

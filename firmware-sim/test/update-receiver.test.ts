@@ -1,18 +1,15 @@
 import { ErrorCode, type Message, SlotFlag } from '@mcubus/protocol';
 import { describe, expect, it } from 'vitest';
-import { provisionBootState, provisionSlot } from '../src/boot/index.js';
 import { slotCapacity, slotImageOffset, slotLoadAddress } from '../src/flash/index.js';
-import { ms, Sim, seconds } from '../src/kernel/index.js';
-import { Mcu } from '../src/mcu/mcu.js';
-import { FlashStorage, sackChunks } from '../src/update/index.js';
+import { seconds } from '../src/kernel/index.js';
+import { sackChunks } from '../src/update/index.js';
 import { errorReply } from '../src/update/replies.js';
 import {
   appImage,
   blImage,
+  bootedMcu,
   CHUNK,
-  device,
   errorOf,
-  HW,
   layout,
   rig as sharedRig,
   statusOf,
@@ -472,14 +469,7 @@ describe('update receiver: bootloader update', () => {
 
 describe('FlashStorage as the MCU model storage', () => {
   it('boots an Mcu from its flash: HELLO shows the versions and slots the bootloader found', () => {
-    const sim = new Sim(5);
-    const storage = new FlashStorage(sim, { name: 'mcu', device, layout });
-    provisionSlot(storage.flash, layout, 1, 0, blImage([1, 4, 0]));
-    provisionSlot(storage.flash, layout, 0, 1, appImage([3, 1, 0], { sc: 2, slot: 1 }));
-    provisionBootState(storage.flash, layout, { confirmed: 1, minSecurityCounter: 2 });
-    const mcu = new Mcu(sim, { name: 'mcu', address: 0x10, hardwareId: HW, routes: [] }, storage);
-    mcu.powerOn();
-    sim.runFor(ms(500));
+    const { mcu } = bootedMcu({ bl: [1, 4, 0], app: [3, 1, 0], slot: 1, sc: 2 });
     expect(mcu.state).toBe('running');
     const hello = mcu.identity();
     expect(hello).toMatchObject({

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpCall } from '../../test/support/http-call.js';
 import { FakeDaemonApi } from '../src/api/fake-api.js';
 import { type ApiServerHandle, startApiServer } from '../src/api/server.js';
 
@@ -32,30 +32,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function call(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; json: unknown }>((resolve, reject) => {
-    // A fresh connection per call: Node can time an idle keep-alive connection's next headers from
-    // the end of its previous response, so a reused socket would see this test's short header limit.
-    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => {
-        text += c;
-      });
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode ?? 0, json });
-      });
-    });
-    // The server may answer (413) and close before the whole body is written.
-    req.on('error', (e: NodeJS.ErrnoException) =>
-      e.code === 'EPIPE' || e.code === 'ECONNRESET' ? null : reject(e),
-    );
-    req.end(body);
+/** One request on a fresh connection (a reused socket would be timed from its previous response). */
+const call = (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
+  // The server may answer (413) and close before the whole body is written.
+  httpCall({ host: '127.0.0.1', port }, method, path, {
+    ...(body !== undefined ? { body } : {}),
+    headers,
+    tolerateReset: true,
   });
-}
 
 /** A raw connection that writes `parts` one by one, `gapMs` apart; resolves with what came back. */
 function trickle(

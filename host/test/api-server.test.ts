@@ -4,48 +4,22 @@ import { request } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ApiTarget, httpCall } from '../../test/support/http-call.js';
 import { FakeDaemonApi } from '../src/api/fake-api.js';
 import { isLoopbackHost, parseAddress, safeEqual } from '../src/api/http-util.js';
 import { type ApiServerHandle, startApiServer } from '../src/api/server.js';
 import { type SseMessage, SseParser } from '../src/api/sse.js';
 
-interface Res {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: unknown;
-}
-
-type Target = { socketPath: string } | { host: string; port: number };
-
-function call(
-  target: Target,
+/** A request to the API under test (a fresh connection each). */
+const call = (
+  target: ApiTarget,
   method: string,
   path: string,
   opts: { body?: string; headers?: Record<string, string> } = {},
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = request({ ...target, method, path, headers: opts.headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        text += c;
-      });
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+) => httpCall(target, method, path, opts);
 
 /** Opens the SSE stream; `next()` waits for the next message. */
-function openStream(target: Target, headers: Record<string, string> = {}, path = '/v1/events/stream') {
+function openStream(target: ApiTarget, headers: Record<string, string> = {}, path = '/v1/events/stream') {
   const parser = new SseParser();
   const queue: SseMessage[] = [];
   const waiters: ((m: SseMessage) => void)[] = [];

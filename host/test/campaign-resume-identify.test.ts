@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signForSimulator } from '../../test/support/daemon-process.js';
-import { Registry } from '../src/registry/registry.js';
 import { type CampaignHost, CampaignRunner } from '../src/update/campaigns.js';
-import { tempStateDir } from './registry-helpers.js';
+import { registryPerTest } from './registry-helpers.js';
 
 /**
  * Regression (issue 11, crash-safety run): mcubusd SIGKILLed after ACTIVATE while the gateway booted
@@ -12,22 +11,12 @@ import { tempStateDir } from './registry-helpers.js';
  * … confirm or reset first") and was left on an unconfirmed test image, which reverted at its next
  * reset. Now the item that was running is asked what it runs (IDENTIFY) before anything is decided.
  */
-let cleanup: () => void;
-let dir: string;
-let reg: Registry;
-beforeEach(() => {
-  ({ dir, cleanup } = tempStateDir());
-  reg = Registry.open(dir);
-});
-afterEach(() => {
-  reg.close();
-  cleanup();
-});
+const t = registryPerTest();
 
 function fakeHost(calls: string[], device: { version: string; confirmed: boolean }) {
   let identified!: () => void;
   const host: CampaignHost = {
-    registry: reg,
+    registry: t.reg,
     nowMs: () => 1000,
     route: () => ({ bus: 'b', via: null, hops: 0 }),
     // Only the gateway (0x10) was being updated; the node runs its old image.
@@ -55,11 +44,11 @@ function fakeHost(calls: string[], device: { version: string; confirmed: boolean
 
 describe('a campaign resumed after a daemon restart', () => {
   it('asks the running item what it runs, and confirms the test image it booted', async () => {
-    const image = join(dir, 'gw.bin');
-    await signForSimulator(dir, image, Buffer.alloc(1024, 3), 'mcubus-ref-gw', '2.0.0');
-    const node = join(dir, 'node.bin');
-    await signForSimulator(dir, node, Buffer.alloc(1024, 4), 'mcubus-ref-node', '2.0.0');
-    const id = reg.campaigns.create(1000, { trialMs: 500 }, [
+    const image = join(t.dir, 'gw.bin');
+    await signForSimulator(t.dir, image, Buffer.alloc(1024, 3), 'mcubus-ref-gw', '2.0.0');
+    const node = join(t.dir, 'node.bin');
+    await signForSimulator(t.dir, node, Buffer.alloc(1024, 4), 'mcubus-ref-node', '2.0.0');
+    const id = t.reg.campaigns.create(1000, { trialMs: 500 }, [
       {
         step: 0,
         device: 0x10,
@@ -79,7 +68,7 @@ describe('a campaign resumed after a daemon restart', () => {
         manifestPath: `${node}.manifest`,
       },
     ] as never);
-    reg.campaigns.setItem(id, 0x10, 'running', '');
+    t.reg.campaigns.setItem(id, 0x10, 'running', '');
     // What the registry says before the device answers: the old version.
     const device = { version: '1.0.0', confirmed: true };
     const calls: string[] = [];
@@ -88,7 +77,7 @@ describe('a campaign resumed after a daemon restart', () => {
     new CampaignRunner(host).resumeAll();
     expect(calls).toEqual(['identify 16']);
     // While it is asked, the item holds its bus: the next item does not start.
-    expect(reg.campaigns.get(id)!.items.map((i) => [i.device, i.state])).toEqual([
+    expect(t.reg.campaigns.get(id)!.items.map((i) => [i.device, i.state])).toEqual([
       [0x10, 'running'],
       [0x21, 'pending'],
     ]);
@@ -99,7 +88,7 @@ describe('a campaign resumed after a daemon restart', () => {
     answer();
     await new Promise((r) => setTimeout(r, 10));
     expect(calls).toEqual(['identify 16', 'confirm 16', 'update 33']);
-    const items = reg.campaigns.get(id)!.items;
+    const items = t.reg.campaigns.get(id)!.items;
     expect(items.find((i) => i.device === 0x10)).toMatchObject({
       state: 'done',
       detail: 'running 2.0.0, confirmed',

@@ -1,27 +1,16 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signForSimulator } from '../../test/support/daemon-process.js';
-import { Registry } from '../src/registry/registry.js';
 import { CAMPAIGN_RETRIES, type CampaignHost, CampaignRunner } from '../src/update/campaigns.js';
 import type { UpdateView } from '../src/update/manager.js';
-import { tempStateDir } from './registry-helpers.js';
+import { registryPerTest } from './registry-helpers.js';
 
 /**
  * A campaign item whose update failed for a reason of the path (the soak: a gateway rebooting in the
  * middle of its nodes' updates failed half the items) is tried again, a few times, after asking the
  * device what it runs; a refusal or a rollback is final.
  */
-let cleanup: () => void;
-let dir: string;
-let reg: Registry;
-beforeEach(() => {
-  ({ dir, cleanup } = tempStateDir());
-  reg = Registry.open(dir);
-});
-afterEach(() => {
-  reg.close();
-  cleanup();
-});
+const t = registryPerTest();
 
 const view = (phase: UpdateView['phase'], reason?: string): UpdateView =>
   ({ phase, detail: `${phase} detail`, ...(reason ? { reason } : {}) }) as unknown as UpdateView;
@@ -32,7 +21,7 @@ function fakeHost(outcomes: UpdateView[]) {
   const timers: { ms: number; fn: () => void }[] = [];
   const entries: { kind: string; message: string }[] = [];
   const host: CampaignHost = {
-    registry: reg,
+    registry: t.reg,
     nowMs: () => 1000,
     route: () => ({ bus: 'b', via: null, hops: 0 }),
     running: () => ({ version: '1.0.0', confirmed: true }),
@@ -60,15 +49,15 @@ function fakeHost(outcomes: UpdateView[]) {
 }
 
 async function campaign(h: ReturnType<typeof fakeHost>) {
-  const image = join(dir, 'node.bin');
-  await signForSimulator(dir, image, Buffer.alloc(1024, 4), 'mcubus-ref-node', '2.0.0');
+  const image = join(t.dir, 'node.bin');
+  await signForSimulator(t.dir, image, Buffer.alloc(1024, 4), 'mcubus-ref-node', '2.0.0');
   const runner = new CampaignRunner(h.host);
   const { id } = runner.start(
     { items: [{ device: 0x21, imagePath: image, manifestPath: `${image}.manifest` }] } as never,
     false,
   );
   await h.settle();
-  return { id: id!, runner, item: () => reg.campaigns.get(id!)!.items[0]! };
+  return { id: id!, runner, item: () => t.reg.campaigns.get(id!)!.items[0]! };
 }
 
 describe('campaign retries', () => {
@@ -85,7 +74,7 @@ describe('campaign retries', () => {
       'campaign 1: 0x21 failed (timeout: failed detail); trying again in 10 s (attempt 2 of 4)',
       'campaign 1: 0x21 failed (stalled: failed detail); trying again in 20 s (attempt 3 of 4)',
     ]);
-    expect(reg.campaigns.get(c.id)!.state).toBe('finished');
+    expect(t.reg.campaigns.get(c.id)!.state).toBe('finished');
   });
 
   it(`gives up after ${CAMPAIGN_RETRIES} retries`, async () => {

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import type { Hello } from '../src/registry/device-record.js';
+import { Registry } from '../src/registry/registry.js';
 
 /** A fresh temp state directory; call the returned cleanup in afterEach. */
 export function tempStateDir(): { dir: string; cleanup: () => void } {
@@ -24,4 +26,23 @@ export function makeHello(overrides: Partial<Hello> = {}): Hello {
     name: 'pump-ctl',
     ...overrides,
   };
+}
+
+/**
+ * A registry in a fresh temp state directory for every test of the file: opened before each test,
+ * closed and removed after it. Read `dir` and `reg` inside the tests (they change per test).
+ */
+export function registryPerTest(): { readonly dir: string; readonly reg: Registry } {
+  const current = {} as { dir: string; reg: Registry; cleanup: () => void };
+  beforeEach(() => {
+    const t = tempStateDir();
+    current.dir = t.dir;
+    current.cleanup = t.cleanup;
+    current.reg = Registry.open(t.dir);
+  });
+  afterEach(() => {
+    current.reg.close();
+    current.cleanup();
+  });
+  return current;
 }

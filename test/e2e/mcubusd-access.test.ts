@@ -11,11 +11,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type ApiTarget, httpCall } from '../support/http-call.js';
 import { eventually } from '../support/sim-process.js';
 
 /**
@@ -74,33 +74,10 @@ buses:
   return config;
 }
 
-interface Res {
-  status: number;
-  contentType: string | undefined;
-  json: unknown;
-}
-
-type Target = { socketPath: string } | { host: string; port: number };
-
-function get(target: Target, path: string, headers: Record<string, string> = {}): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = request({ ...target, path, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        text += c;
-      });
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], json });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
+/** GET `path` with these headers; the fields these tests look at. */
+async function get(target: ApiTarget, path: string, headers: Record<string, string> = {}) {
+  const r = await httpCall(target, 'GET', path, { headers });
+  return { status: r.status, contentType: r.headers['content-type'], json: r.json };
 }
 
 /** Starts mcubusd on `config` (socket `dir`/mcubusd.sock); resolves once its API answers. */

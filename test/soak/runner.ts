@@ -224,11 +224,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     for (const c of d.daemon.campaigns())
       for (const item of c.items) campaignItems[item.state] = (campaignItems[item.state] ?? 0) + 1;
     // Why updates failed, from the journal (every daemon of the run wrote to the same one).
+    const journal = d.daemon.events({ limit: 1_000_000 });
     const traced = process.env.SOAK_JOURNAL ? Number(process.env.SOAK_JOURNAL) : null;
-    for (const e of d.daemon.events({ limit: 1_000_000 }).reverse())
-      if (e.device === traced)
-        console.error(`${((e.atMs - Date.UTC(2026, 0, 1)) / 1000).toFixed(1)} ${e.kind} ${e.message}`);
-    for (const e of d.daemon.events({ limit: 1_000_000 }))
+    if (traced !== null)
+      for (const e of [...journal].reverse())
+        if (e.device === traced)
+          console.error(`${((e.atMs - Date.UTC(2026, 0, 1)) / 1000).toFixed(1)} ${e.kind} ${e.message}`);
+    for (const e of journal)
       if (e.kind === 'update.failed') {
         const reason = String((e.data as { reason?: string } | undefined)?.reason ?? 'unknown');
         failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;

@@ -2,6 +2,7 @@ import { type BodyOf, ed25519KeyPairFromSeed, type Message } from '@mcubus/proto
 import { buildSignedImage, provisionBootState, provisionSlot } from '../../src/boot/index.js';
 import { makeLayout, type SlotIndex, slotLoadAddress } from '../../src/flash/index.js';
 import { ms, Sim, type SimTime, seconds } from '../../src/kernel/index.js';
+import { Mcu } from '../../src/mcu/mcu.js';
 import { FlashStorage, type ReceiverConfig } from '../../src/update/index.js';
 
 /**
@@ -134,3 +135,19 @@ export function rig(opts: { window?: number; state?: object; receiver?: Partial<
 
 export const errorOf = (m: Message | undefined) => (m?.type === 'error' ? m.body : null);
 export const statusOf = (m: Message | undefined) => (m?.type === 'update_status' ? m.body : null);
+
+/**
+ * An Mcu booted from a FlashStorage provisioned with bootloader `bl` in BL-A and application `app`
+ * (security counter `sc`) in `slot`, confirmed: the MCU model on top of the update receiver.
+ */
+export function bootedMcu(o: { bl: number[]; app: number[]; slot: SlotIndex; sc: number }) {
+  const sim = new Sim(5);
+  const storage = new FlashStorage(sim, { name: 'mcu', device, layout });
+  provisionSlot(storage.flash, layout, 1, 0, blImage(o.bl));
+  provisionSlot(storage.flash, layout, 0, o.slot, appImage(o.app, { sc: o.sc, slot: o.slot }));
+  provisionBootState(storage.flash, layout, { confirmed: o.slot, minSecurityCounter: o.sc });
+  const mcu = new Mcu(sim, { name: 'mcu', address: 0x10, hardwareId: HW, routes: [] }, storage);
+  mcu.powerOn();
+  sim.runFor(ms(500));
+  return { sim, storage, mcu };
+}
